@@ -1,0 +1,171 @@
+# Chorus top-level Makefile (GNU make).
+#
+# Layout it expects (see README.md):
+#   common/*.c           -> $(BUILD)/lib/libcommon.a
+#   shm/*.c              -> $(BUILD)/lib/libshm.a
+#   tests/unit/test_*.c  -> $(BUILD)/tests/test_*        (cmocka, one binary each)
+#   tests/stress/*.c     -> $(BUILD)/tests/*              (multi-process tests)
+#   bench/*.c            -> $(BUILD)/bench/bin/*          (make bench)
+#   services/NAME/*.c    -> $(BUILD)/bin/chorus-NAME
+#   node/*.c             -> $(BUILD)/bin/chorusd
+#   tools/NAME/*.c       -> $(BUILD)/bin/NAME
+#
+# Everything is built out of tree under $(BUILD) (default build/).  The
+# sanitizer builds use their own trees (build/asan, build/tsan) so they never
+# mix objects with the normal build.
+
+BUILD    ?= build
+SANITIZE ?=
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+# Debian's pkg-config module -> the package that provides it.  The deps target
+# installs exactly these names when a module is missing.
+DEP_MODULES  := libzmq msgpack libsodium liburcu liburcu-cds cmocka libmd
+DEP_PACKAGES := pkg-config libzmq3-dev libmsgpack-dev libsodium-dev liburcu-dev \
+                libcmocka-dev libmd-dev
+
+OPT      ?= -O2
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
+INCS     := -I. -Icommon -Ishm
+ifneq ($(SANITIZE),)
+  SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+  OPT      := -O1 -g
+  CPPDEFS  := -DCH_SANITIZE=1
+endif
+CFLAGS   += $(CSTD) $(OPT) -g $(WARN) $(INCS) $(SANFLAGS) $(CPPDEFS) -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+
+# Flags from pkg-config are computed once, after the deps check, into
+# $(BUILD)/deps.mk; make re-reads it automatically (a rebuilt makefile).
+-include $(BUILD)/deps.mk
+CFLAGS   += $(DEP_CFLAGS)
+LIBS     := $(DEP_LIBS) -lpthread -lrt -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+SHM_SRC    := $(wildcard shm/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+STRESS_SRC := $(wildcard tests/stress/*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+SERVICES   := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c))))
+TOOLS      := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+NODE_SRC   := $(wildcard node/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCOMMON := $(BUILD)/lib/libcommon.a
+LIBSHM    := $(BUILD)/lib/libshm.a
+INTLIBS   := $(LIBSHM) $(LIBCOMMON)
+LINKLIBS  := -Wl,--start-group $(INTLIBS) -Wl,--end-group
+
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+STRESS_BIN := $(patsubst tests/stress/%.c,$(BUILD)/tests/%,$(STRESS_SRC))
+BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/bin/%,$(BENCH_SRC))
+SERVICE_BIN := $(patsubst %,$(BUILD)/bin/chorus-%,$(SERVICES))
+TOOL_BIN   := $(patsubst %,$(BUILD)/bin/%,$(TOOLS))
+NODE_BIN   := $(if $(NODE_SRC),$(BUILD)/bin/chorusd)
+PROGRAMS   := $(NODE_BIN) $(SERVICE_BIN) $(TOOL_BIN)
+
+.PHONY: all deps test unit-test stress-test integration-test test-asan test-tsan \
+        bench format format-check install clean demo
+.DEFAULT_GOAL := all
+
+all: $(INTLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(BENCH_BIN)
+
+# ---------------------------------------------------------------- deps
+# The one set-up target: every build step depends on the stamp it writes.
+$(BUILD)/deps.mk: tools/deps.sh Makefile
+	@mkdir -p $(BUILD)
+	@sh tools/deps.sh "$(DEP_MODULES)" "$(DEP_PACKAGES)" > $@.tmp && mv $@.tmp $@
+
+deps: $(BUILD)/deps.mk
+
+# ---------------------------------------------------------------- compile
+# V=1 shows whole command lines.
+Q := $(if $(V),,@)
+
+$(BUILD)/obj/%.o: %.c | $(BUILD)/deps.mk
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)$(AR) rcs $@ $^
+
+$(LIBSHM): $(call obj,$(SHM_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(INTLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/stress/%.o $(INTLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
+
+$(BUILD)/bench/bin/%: $(BUILD)/obj/bench/%.o $(INTLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
+
+.SECONDEXPANSION:
+$(BUILD)/bin/chorus-%: $$(call obj,$$(wildcard services/$$*/*.c)) $(INTLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LINKLIBS) $(LIBS) -o $@
+
+$(BUILD)/bin/chorusd: $(call obj,$(NODE_SRC)) $(INTLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LINKLIBS) $(LIBS) -o $@
+
+$(patsubst %,$(BUILD)/bin/%,$(TOOLS)): $(BUILD)/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c)) $(INTLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LINKLIBS) $(LIBS) -o $@
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- tests
+# make test: unit tests, then multi-process stress tests, then integration
+# scripts.  tools/run-tests.sh prints one line per test and a closing
+# "N passed, N failed" line; it exits non-zero if anything failed.
+test: all
+	@sh tools/run-tests.sh $(BUILD) $(UNIT_BIN) $(STRESS_BIN) $(wildcard tests/integration/*.sh)
+
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined test
+
+# ThreadSanitizer: the threaded variant of the ring stress test, and every
+# unit test that shares memory between threads.
+test-tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread all
+	@CH_STRESS_THREADS=1 sh tools/run-tests.sh build/tsan build/tsan/tests/ring_stress
+
+# ---------------------------------------------------------------- bench
+bench: all
+	@sh bench/run.sh $(BUILD)
+
+# ---------------------------------------------------------------- style
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format-check: ok"
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	$(if $(PROGRAMS),install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/chorus
+	install -m 0644 $(INTLIBS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 common/*.h shm/*.h $(DESTDIR)$(PREFIX)/include/chorus/
+
+clean:
+	rm -rf build

@@ -1,0 +1,131 @@
+/* node_config.c: the node's settings schema and its checks (see the header). */
+#include "node_config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "ring.h"
+
+typedef ch_node_config_t C;
+
+static const ch_cfg_opt_t node_opts[] = {
+    {.key = "config", .type = CH_CFG_STR, .flags = CH_CFG_ARGONLY,
+     .help = "read settings from this file (flags win over it)", CH_CFG_AT(C, config)},
+    {.key = "datadir", .type = CH_CFG_STR, .def = "",
+     .help = "node data folder (default ~/.chorus)", CH_CFG_AT(C, datadir)},
+    {.key = "listen", .type = CH_CFG_HOSTPORT, .def = ":7433",
+     .help = "TCP address for peers, HOST:PORT or :PORT", CH_CFG_AT(C, listen)},
+    {.key = "dht-port", .type = CH_CFG_INT, .def = "0", .min = 0, .max = 65535,
+     .help = "UDP port of the DHT (0: the listen port)", CH_CFG_AT(C, dht_port)},
+    {.key = "seed", .type = CH_CFG_HOSTPORT, .flags = CH_CFG_MULTI,
+     .help = "seed peer HOST:PORT (repeatable)", CH_CFG_AT(C, seeds)},
+    {.key = "network", .type = CH_CFG_STR, .def = "main",
+     .help = "network name; peers of other networks are refused", CH_CFG_AT(C, network)},
+    {.key = "max-peers", .type = CH_CFG_INT, .def = "125", .min = 1, .max = 4096,
+     .help = "most connected peers", CH_CFG_AT(C, max_peers)},
+    {.key = "log-level", .type = CH_CFG_LOGLEVEL, .def = "info",
+     .help = "error, warn, info or debug", CH_CFG_AT(C, log_level)},
+    {.key = "log-file", .type = CH_CFG_STR, .def = "",
+     .help = "log to this file (default: stderr; datadir/chorus.log in the background)",
+     CH_CFG_AT(C, log_file)},
+    {.key = "foreground", .type = CH_CFG_BOOL, .flags = CH_CFG_NOVALUE,
+     .help = "stay in the foreground instead of detaching", CH_CFG_AT(C, foreground)},
+    {.key = "heartbeat-timeout", .type = CH_CFG_DURATION, .def = "5s", .min = 200,
+     .max = 3600000, .help = "restart a service silent for this long",
+     CH_CFG_AT(C, heartbeat_timeout_ms)},
+    {.key = "restart-backoff-max", .type = CH_CFG_DURATION, .def = "30s", .min = 10,
+     .max = 3600000, .help = "longest wait before restarting a crash-looping service",
+     CH_CFG_AT(C, restart_backoff_max_ms)},
+    {.key = "restart-stable", .type = CH_CFG_DURATION, .def = "10s", .min = 100,
+     .max = 3600000, .help = "uptime after which a service's crash count resets",
+     CH_CFG_AT(C, restart_stable_ms)},
+    {.key = "stop-timeout", .type = CH_CFG_DURATION, .def = "10s", .min = 100, .max = 600000,
+     .help = "orderly shutdown time before SIGKILL", CH_CFG_AT(C, stop_timeout_ms)},
+    {.key = "ring-size", .type = CH_CFG_SIZE, .def = "4m", .min = 128 * 1024,
+     .max = 1024L * 1024 * 1024, .help = "bytes of each shared-memory ring (a power of two)",
+     CH_CFG_AT(C, ring_size)},
+    {.key = "ring-max-msg", .type = CH_CFG_SIZE, .def = "1m", .min = 64 * 1024,
+     .max = 64L * 1024 * 1024, .help = "largest message through a ring",
+     CH_CFG_AT(C, ring_max_msg)},
+    {.key = "ring-spin-us", .type = CH_CFG_INT, .def = "50", .min = 0, .max = 1000000,
+     .help = "microseconds a service spins on its rings before sleeping",
+     CH_CFG_AT(C, ring_spin_us)},
+    {.key = "help", .type = CH_CFG_BOOL, .flags = CH_CFG_NOVALUE | CH_CFG_ARGONLY,
+     .help = "print this help", CH_CFG_AT(C, help)},
+    {.key = "version", .type = CH_CFG_BOOL, .flags = CH_CFG_NOVALUE | CH_CFG_ARGONLY,
+     .help = "print the version", CH_CFG_AT(C, version)},
+};
+
+#define NOPTS (sizeof(node_opts) / sizeof(node_opts[0]))
+
+void ch_node_config_usage(FILE *out)
+{
+	ch_cfg_usage(node_opts, NOPTS, out);
+}
+
+/* network_ok: network names go into the wire magic and the DHT info-hash,
+ * so keep them to a portable alphabet. */
+static bool network_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-')
+			return false;
+	return true;
+}
+
+int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_out, char *err,
+			size_t errcap)
+{
+	memset(c, 0, sizeof(*c));
+	int rc = ch_cfg_defaults(node_opts, NOPTS, c, err, errcap);
+	if (rc)
+		return rc;
+	const char *path = NULL;
+	if (ch_cfg_find_arg(node_opts, NOPTS, argc, argv, "config", &path) == 0) {
+		rc = ch_cfg_parse_file(node_opts, NOPTS, c, path, err, errcap);
+		if (rc)
+			return rc;
+	}
+	rc = ch_cfg_parse_args(node_opts, NOPTS, c, argc, argv, argi_out, err, errcap);
+	if (rc)
+		return rc;
+	if (c->help || c->version)
+		return 0;
+	if (!c->datadir[0]) {
+		const char *home = getenv("HOME");
+		if (!home || !*home) {
+			snprintf(err, errcap, "datadir: not set and $HOME is empty");
+			return CH_EINVAL;
+		}
+		if ((size_t)snprintf(c->datadir, sizeof(c->datadir), "%s/.chorus", home) >=
+		    sizeof(c->datadir)) {
+			snprintf(err, errcap, "datadir: $HOME/.chorus is too long");
+			return CH_EINVAL;
+		}
+	}
+	if (c->dht_port == 0)
+		c->dht_port = c->listen.port;
+	if (!network_ok(c->network)) {
+		snprintf(err, errcap, "network: \"%s\" must be lowercase letters, digits and '-'",
+			 c->network);
+		return CH_EINVAL;
+	}
+	if ((c->ring_size & (c->ring_size - 1)) != 0) {
+		snprintf(err, errcap, "ring-size: %llu is not a power of two",
+			 (unsigned long long)c->ring_size);
+		return CH_EINVAL;
+	}
+	if (shm_ring_footprint(c->ring_size, c->ring_max_msg) == 0) {
+		snprintf(err, errcap,
+			 "ring-max-msg: %llu does not fit twice in ring-size %llu (with headers)",
+			 (unsigned long long)c->ring_max_msg, (unsigned long long)c->ring_size);
+		return CH_EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* node_config.h: the node's settings (DESIGN.md section 2), shared by
+ * chorusd and the four services.
+ *
+ * chorusd passes its own command line through to every service, with the
+ * datadir and config file made absolute, so all five processes parse the
+ * same file and flags with the same schema and agree on every value.
+ * Every flag is also a config-file key; flags win over the file. */
+#ifndef CH_NODE_CONFIG_H
+#define CH_NODE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+
+/* Exit status of a process that must not be restarted (bad configuration,
+ * unusable datadir): chorusd shuts the node down with a message instead.
+ * 78 is EX_CONFIG from sysexits.h. */
+#define CH_EXIT_FATAL 78
+
+#define CH_NETWORK_MAX 32
+#define CH_PATH_MAX    256
+
+typedef struct ch_node_config {
+	char config[CH_PATH_MAX];
+	char datadir[CH_PATH_MAX];
+	ch_hostport_t listen;
+	int64_t dht_port; /* 0 in the file means: the listen port */
+	ch_cfg_hostports_t seeds;
+	char network[CH_NETWORK_MAX];
+	int64_t max_peers;
+	int log_level;
+	char log_file[CH_PATH_MAX];
+	bool foreground;
+	/* supervision */
+	uint64_t heartbeat_timeout_ms;
+	uint64_t restart_backoff_max_ms;
+	uint64_t restart_stable_ms;
+	uint64_t stop_timeout_ms;
+	/* rings */
+	uint64_t ring_size;
+	uint64_t ring_max_msg;
+	int64_t ring_spin_us;
+	/* command-line only */
+	bool help;
+	bool version;
+} ch_node_config_t;
+
+/* ch_node_config_load: defaults, then the file named by --config (if any),
+ * then the flags of argv.  Fills in derived values (datadir ~/.chorus,
+ * dht-port = listen port) and checks values against each other.  *argi_out
+ * gets the index of the first argument that is not a flag.  Returns 0, or
+ * CH_EINVAL/CH_ENOENT/CH_ERANGE with a one-line message naming the key. */
+int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_out, char *err,
+			size_t errcap);
+
+/* ch_node_config_usage: prints every key with its default and help. */
+void ch_node_config_usage(FILE *out);
+
+#endif
