@@ -14,7 +14,7 @@
 #define CTL_PUB_HWM 10000     /* messages queued per slow subscriber */
 
 static int bind_one(ch_ctlsock_t *s, void **sock, int type, const char *path, char *err,
-		    size_t errcap)
+                    size_t errcap)
 {
 	char ep[CH_CTL_PATH_MAX + 8];
 	snprintf(ep, sizeof(ep), "ipc://%s", path);
@@ -31,14 +31,15 @@ static int bind_one(ch_ctlsock_t *s, void **sock, int type, const char *path, ch
 	else
 		zmq_setsockopt(*sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 	if (zmq_bind(*sock, ep) != 0) {
-		snprintf(err, errcap, "cannot bind %s: zmq_bind: %s", ep, zmq_strerror(zmq_errno()));
+		snprintf(err, errcap, "cannot bind %s: zmq_bind: %s", ep,
+		         zmq_strerror(zmq_errno()));
 		return CH_EIO;
 	}
 	return 0;
 }
 
 int ch_ctlsock_open(ch_ctlsock_t *s, const char *datadir, const char *name, char *err,
-		    size_t errcap)
+                    size_t errcap)
 {
 	memset(s, 0, sizeof(*s));
 	ch_mpr_init(&s->req, CTL_REQ_MAX);
@@ -49,9 +50,9 @@ int ch_ctlsock_open(ch_ctlsock_t *s, const char *datadir, const char *name, char
 	if (a < 0 || b < 0 || (size_t)a >= sizeof(s->cmd_path) ||
 	    (size_t)b >= sizeof(s->pub_path)) {
 		snprintf(err, errcap,
-			 "datadir %s: path too long for a unix socket (%zu bytes at most for "
-			 "run/%s.cmd)",
-			 datadir, sizeof(s->cmd_path) - 1, name);
+		         "datadir %s: path too long for a unix socket (%zu bytes at most for "
+		         "run/%s.cmd)",
+		         datadir, sizeof(s->cmd_path) - 1, name);
 		s->cmd_path[0] = s->pub_path[0] = 0;
 		return CH_ERANGE;
 	}
@@ -99,7 +100,7 @@ static void reply_error(ch_ctlsock_t *s, int code, const char *msg)
 /* handle: one request in, one reply out; nothing a client sends can make
  * us skip the reply (REP would wedge) or crash. */
 static void handle(ch_ctlsock_t *s, const void *data, size_t len, ch_ctlsock_dispatch_fn fn,
-		   void *arg)
+                   void *arg)
 {
 	const msgpack_object *root;
 	const char *cmd;
@@ -167,7 +168,7 @@ int ch_ctlsock_publish(ch_ctlsock_t *s, const char *topic, const ch_mpw_t *body)
 }
 
 void ch_ctlsock_write_ring(ch_mpw_t *w, const char *name, const char *role,
-			   const shm_ring_stats_t *st)
+                           const shm_ring_stats_t *st)
 {
 	ch_mpw_map(w, 6);
 	ch_mpw_kv_str(w, "name", name);

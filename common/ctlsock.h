@@ -17,7 +17,7 @@
 /* A dispatcher writes one msgpack value into out and returns 0, or returns
  * a negative CH_E* code with a one-line reason in err. */
 typedef int (*ch_ctlsock_dispatch_fn)(void *arg, const char *cmd, const msgpack_object *req,
-				      ch_mpw_t *out, char *err, size_t errcap);
+                                      ch_mpw_t *out, char *err, size_t errcap);
 
 typedef struct ch_ctlsock {
 	void *zctx;
@@ -34,7 +34,7 @@ typedef struct ch_ctlsock {
  * process is replaced).  CH_ERANGE if the socket path is too long, CH_EIO
  * with the reason in err otherwise. */
 int ch_ctlsock_open(ch_ctlsock_t *s, const char *datadir, const char *name, char *err,
-		    size_t errcap);
+                    size_t errcap);
 
 /* ch_ctlsock_close: closes the sockets, removes their files, ends the
  * context.  Safe on a zeroed or closed struct. */
@@ -49,6 +49,6 @@ int ch_ctlsock_publish(ch_ctlsock_t *s, const char *topic, const ch_mpw_t *body)
 
 /* ch_ctlsock_write_ring: one RING map of docs/control.md. */
 void ch_ctlsock_write_ring(ch_mpw_t *w, const char *name, const char *role,
-			   const shm_ring_stats_t *st);
+                           const shm_ring_stats_t *st);
 
 #endif

@@ -47,8 +47,7 @@ static int create_key(const char *path, ch_identity_t *out, char *err, size_t er
 	return 0;
 }
 
-int ch_identity_load(const char *datadir, bool create, ch_identity_t *out, char *err,
-		     size_t errcap)
+int ch_identity_load(const char *datadir, bool create, ch_identity_t *out, char *err, size_t errcap)
 {
 	char path[512];
 	if (ch_crypto_init() != 0) {
@@ -67,7 +66,7 @@ int ch_identity_load(const char *datadir, bool create, ch_identity_t *out, char 
 	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
 		close(fd);
 		snprintf(err, errcap, "%s is readable by others (mode %o); chmod 600 it", path,
-			 (unsigned)(st.st_mode & 0777));
+		         (unsigned)(st.st_mode & 0777));
 		return CH_EPERM;
 	}
 	char buf[80];
@@ -75,7 +74,7 @@ int ch_identity_load(const char *datadir, bool create, ch_identity_t *out, char 
 	close(fd);
 	if (n < 64) {
 		snprintf(err, errcap, "%s is truncated (%zd bytes); move it away to make a new one",
-			 path, n);
+		         path, n);
 		return CH_EPROTO;
 	}
 	buf[n] = 0;
@@ -85,7 +84,7 @@ int ch_identity_load(const char *datadir, bool create, ch_identity_t *out, char 
 	size_t len = 0;
 	if (n != 64 || ch_hex_decode(seed, sizeof(seed), buf, &len) != 0 || len != 32) {
 		snprintf(err, errcap, "%s is not 64 hex digits; move it away to make a new one",
-			 path);
+		         path);
 		return CH_EPROTO;
 	}
 	ch_ed25519_seed_keypair(&out->pk, &out->sk, seed);

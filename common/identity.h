@@ -26,7 +26,7 @@ typedef struct ch_identity {
  * corrupt key is never replaced silently), CH_EPERM (readable by group or
  * others), CH_EIO.  err gets a one-line reason. */
 int ch_identity_load(const char *datadir, bool create, ch_identity_t *out, char *err,
-		     size_t errcap);
+                     size_t errcap);
 
 /* ch_identity_wipe: clears the secret key from memory. */
 void ch_identity_wipe(ch_identity_t *id);

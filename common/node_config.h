@@ -53,7 +53,7 @@ typedef struct ch_node_config {
  * gets the index of the first argument that is not a flag.  Returns 0, or
  * CH_EINVAL/CH_ENOENT/CH_ERANGE with a one-line message naming the key. */
 int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_out, char *err,
-			size_t errcap);
+                        size_t errcap);
 
 /* ch_node_config_usage: prints every key with its default and help. */
 void ch_node_config_usage(FILE *out);

@@ -79,7 +79,7 @@ int ch_node_layout_open(shm_region_t *r, ch_node_ctl_t **ctl)
 }
 
 int ch_node_ring_join(shm_region_t *r, ch_ring_id_t id, shm_ring_role_t role,
-		      const int fds[CH_RING_COUNT][2], shm_ring_t **out)
+                      const int fds[CH_RING_COUNT][2], shm_ring_t **out)
 {
 	if ((int)id < 0 || id >= CH_RING_COUNT)
 		return CH_EINVAL;
@@ -104,7 +104,7 @@ int ch_ring_fds_format(const int fds[CH_RING_COUNT][2], char *out, size_t cap)
 	out[0] = 0;
 	for (int i = 0; i < CH_RING_COUNT; i++) {
 		int n = snprintf(out + used, cap - used, "%s%s=%d,%d", i ? ";" : "",
-				 ch_ring_descs[i].name, fds[i][0], fds[i][1]);
+		                 ch_ring_descs[i].name, fds[i][0], fds[i][1]);
 		if (n < 0 || (size_t)n >= cap - used)
 			return CH_ERANGE;
 		used += (size_t)n;
@@ -144,8 +144,8 @@ int ch_ring_fds_parse(const char *s, int fds[CH_RING_COUNT][2])
 
 const char *ch_sup_state_name(uint32_t s)
 {
-	static const char *const names[] = {"stopped",  "starting", "ready",
-					    "backoff",  "stopping", "fatal"};
+	static const char *const names[] = {"stopped", "starting", "ready",
+	                                    "backoff", "stopping", "fatal"};
 	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 

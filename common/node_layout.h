@@ -79,7 +79,7 @@ typedef enum ch_node_state {
 
 typedef struct ch_svc_ctl {
 	/* line 0: written by chorusd */
-	_Atomic int32_t pid;      /* 0 when not running */
+	_Atomic int32_t pid; /* 0 when not running */
 	_Atomic uint32_t sup_state;
 	_Atomic uint32_t restarts;
 	_Atomic int32_t last_status; /* raw wait status of the last exit, -1 none */
@@ -87,9 +87,9 @@ typedef struct ch_svc_ctl {
 	uint8_t pad0[128 - 4 * 4 - 8];
 	/* line 1: written by the service */
 	_Atomic uint32_t self_state;
-	_Atomic int32_t self_pid;       /* the pid that wrote self_state */
-	_Atomic uint64_t heartbeat_ns;  /* CLOCK_MONOTONIC of its last loop turn */
-	_Atomic uint64_t ready_ns;      /* CLOCK_MONOTONIC when it became ready */
+	_Atomic int32_t self_pid;      /* the pid that wrote self_state */
+	_Atomic uint64_t heartbeat_ns; /* CLOCK_MONOTONIC of its last loop turn */
+	_Atomic uint64_t ready_ns;     /* CLOCK_MONOTONIC when it became ready */
 	uint8_t pad1[128 - 4 * 2 - 8 * 2];
 } ch_svc_ctl_t;
 
@@ -126,7 +126,7 @@ int ch_node_layout_open(shm_region_t *r, ch_node_ctl_t **ctl);
 /* ch_node_ring_join: joins ring `id` in `role`, with the eventfds of fds
  * (an array of CH_RING_COUNT pairs {data, space}; -1 for none). */
 int ch_node_ring_join(shm_region_t *r, ch_ring_id_t id, shm_ring_role_t role,
-		      const int fds[CH_RING_COUNT][2], shm_ring_t **out);
+                      const int fds[CH_RING_COUNT][2], shm_ring_t **out);
 
 /* ch_ring_fds_format / ch_ring_fds_parse: the CHORUS_RING_FDS text. */
 int ch_ring_fds_format(const int fds[CH_RING_COUNT][2], char *out, size_t cap);

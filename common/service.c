@@ -17,10 +17,10 @@
 #include "err.h"
 #include "log.h"
 
-#define SVC_MAX_WATCH   64
-#define SVC_TICK_MS     100
-#define SVC_METRICS_NS  1000000000ULL
-#define SVC_REQ_MAX     (1 << 20) /* largest command request accepted */
+#define SVC_MAX_WATCH  64
+#define SVC_TICK_MS    100
+#define SVC_METRICS_NS 1000000000ULL
+#define SVC_REQ_MAX    (1 << 20) /* largest command request accepted */
 
 typedef struct svc_watch {
 	int fd;
@@ -133,7 +133,7 @@ static void compact_watches(ch_svc_t *svc)
 }
 
 int ch_svc_event(ch_svc_t *svc, const char *what, int npairs,
-		 void (*fill)(ch_mpw_t *w, const void *arg), const void *arg)
+                 void (*fill)(ch_mpw_t *w, const void *arg), const void *arg)
 {
 	char topic[96];
 	snprintf(topic, sizeof(topic), "event.%s.%s", svc->ops->name, what);
@@ -163,8 +163,8 @@ static void write_rings(ch_svc_t *svc, ch_mpw_t *w)
 		shm_ring_stats_t st;
 		shm_ring_stats(svc->rings[i], &st);
 		ch_ctlsock_write_ring(w, ch_ring_descs[i].name,
-				      svc->roles[i] == SHM_RING_PRODUCER ? "producer" : "consumer",
-				      &st);
+		                      svc->roles[i] == SHM_RING_PRODUCER ? "producer" : "consumer",
+		                      &st);
 	}
 }
 
@@ -247,8 +247,8 @@ static int cmd_help(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw
 
 /* dispatch: finds the handler for a request; fills errmsg for unknown ones
  * with the list of known commands. */
-static int dispatch(void *arg, const char *cmd, const msgpack_object *req, ch_mpw_t *out,
-		    char *err, size_t errcap)
+static int dispatch(void *arg, const char *cmd, const msgpack_object *req, ch_mpw_t *out, char *err,
+                    size_t errcap)
 {
 	ch_svc_t *svc = arg;
 	const ch_svc_cmd_t *c = NULL;
@@ -261,8 +261,8 @@ static int dispatch(void *arg, const char *cmd, const msgpack_object *req, ch_mp
 	if (!c) {
 		size_t used = (size_t)snprintf(err, errcap, "unknown command '%s'; known:", cmd);
 		for (size_t i = 0; i < NBUILTIN + svc->ops->ncmds && used < errcap; i++) {
-			const char *name = i < NBUILTIN ? builtin_cmds[i].name
-							: svc->ops->cmds[i - NBUILTIN].name;
+			const char *name =
+			    i < NBUILTIN ? builtin_cmds[i].name : svc->ops->cmds[i - NBUILTIN].name;
 			used += (size_t)snprintf(err + used, errcap - used, " %s", name);
 		}
 		return CH_EUNKNOWN;
@@ -299,17 +299,17 @@ static int svc_setup(ch_svc_t *svc, int argc, char **argv)
 	}
 	if (argi < argc) {
 		fprintf(stderr, "chorus-%s: unexpected argument '%s'\n", svc->ops->name,
-			argv[argi]);
+		        argv[argi]);
 		return CH_EXIT_FATAL;
 	}
 	ch_log_open(svc->ops->name, svc->cfg.log_level,
-		    svc->cfg.log_file[0] ? svc->cfg.log_file : NULL);
+	            svc->cfg.log_file[0] ? svc->cfg.log_file : NULL);
 	const char *fds = getenv("CHORUS_RING_FDS");
 	const char *sup = getenv("CHORUS_SUPERVISOR_PID");
 	if (!fds || !sup) {
 		CH_LOG_ERROR("chorus-%s is started by chorusd, not by hand "
-			     "(CHORUS_RING_FDS and CHORUS_SUPERVISOR_PID are not set)",
-			     svc->ops->name);
+		             "(CHORUS_RING_FDS and CHORUS_SUPERVISOR_PID are not set)",
+		             svc->ops->name);
 		return CH_EXIT_FATAL;
 	}
 	svc->supervisor = (pid_t)atoi(sup);
@@ -318,8 +318,7 @@ static int svc_setup(ch_svc_t *svc, int argc, char **argv)
 		return CH_EXIT_FATAL;
 	}
 	snprintf(svc->run_dir, sizeof(svc->run_dir), "%s/run", svc->cfg.datadir);
-	snprintf(svc->pid_path, sizeof(svc->pid_path), "%s/%s.pid", svc->run_dir,
-		 svc->ops->name);
+	snprintf(svc->pid_path, sizeof(svc->pid_path), "%s/%s.pid", svc->run_dir, svc->ops->name);
 
 	char shm_name[SHM_REGION_PATH_MAX];
 	rc = shm_region_name(svc->cfg.datadir, shm_name, sizeof(shm_name));
@@ -328,8 +327,8 @@ static int svc_setup(ch_svc_t *svc, int argc, char **argv)
 	if (!rc)
 		rc = ch_node_layout_open(svc->region, &svc->node);
 	if (rc) {
-		CH_LOG_ERROR("cannot join the node's shared memory for %s: %s",
-			     svc->cfg.datadir, ch_strerror(rc));
+		CH_LOG_ERROR("cannot join the node's shared memory for %s: %s", svc->cfg.datadir,
+		             ch_strerror(rc));
 		return CH_EXIT_FATAL;
 	}
 	svc->ctl = &svc->node->svc[svc->id];
@@ -345,10 +344,10 @@ static int svc_setup(ch_svc_t *svc, int argc, char **argv)
 		if (!role)
 			continue;
 		rc = ch_node_ring_join(svc->region, (ch_ring_id_t)i, role,
-				       (const int(*)[2])svc->ring_fds, &svc->rings[i]);
+		                       (const int(*)[2])svc->ring_fds, &svc->rings[i]);
 		if (rc) {
 			CH_LOG_ERROR("cannot join ring %s: %s", ch_ring_descs[i].name,
-				     ch_strerror(rc));
+			             ch_strerror(rc));
 			return CH_EXIT_FATAL;
 		}
 		svc->roles[i] = role;
@@ -427,7 +426,7 @@ static void svc_loop(ch_svc_t *svc)
 			if (!stop_deadline) {
 				CH_LOG_INFO("stopping");
 				atomic_store_explicit(&svc->ctl->self_state, CH_SELF_STOPPING,
-						      memory_order_release);
+				                      memory_order_release);
 				uint64_t t = svc->cfg.stop_timeout_ms;
 				stop_deadline = now + (t > 1000 ? t - 500 : t / 2) * 1000000ULL;
 			}
@@ -461,11 +460,11 @@ static void svc_loop(ch_svc_t *svc)
 		for (int i = 0; i < CH_RING_COUNT; i++)
 			if (prepared[i])
 				items[n++] = (zmq_pollitem_t){.fd = shm_ring_wake_fd(svc->rings[i]),
-							      .events = ZMQ_POLLIN};
+				                              .events = ZMQ_POLLIN};
 		size_t watch_base = n;
 		for (size_t i = 0; i < svc->nwatch; i++)
 			items[n++] = (zmq_pollitem_t){.fd = svc->watch[i].fd,
-						      .events = svc->watch[i].events};
+			                              .events = svc->watch[i].events};
 		int rc = zmq_poll(items, (int)n, timeout);
 		for (int i = 0; i < CH_RING_COUNT; i++)
 			if (prepared[i])
@@ -498,7 +497,7 @@ static void svc_loop(ch_svc_t *svc)
 			 * spawn): do not live on as an orphan. */
 			if (getppid() != svc->supervisor) {
 				CH_LOG_WARN("chorusd (pid %d) is gone; exiting",
-					    (int)svc->supervisor);
+				            (int)svc->supervisor);
 				svc->stop = true;
 			}
 		}

@@ -42,8 +42,7 @@ typedef struct ch_svc ch_svc_t;
 /* A command handler: reads arguments from req (the request map), writes
  * exactly one msgpack value (the "result") into out, returns 0; or returns
  * a negative CH_E* code after ch_svc_set_error() (out is then ignored). */
-typedef int (*ch_svc_cmd_fn)(ch_svc_t *svc, void *user, const msgpack_object *req,
-			     ch_mpw_t *out);
+typedef int (*ch_svc_cmd_fn)(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out);
 
 typedef struct ch_svc_cmd {
 	const char *name;
@@ -52,8 +51,8 @@ typedef struct ch_svc_cmd {
 } ch_svc_cmd_t;
 
 typedef struct ch_svc_ops {
-	const char *name;          /* one of ch_svc_names */
-	const ch_svc_cmd_t *cmds;  /* the service's own commands */
+	const char *name;         /* one of ch_svc_names */
+	const ch_svc_cmd_t *cmds; /* the service's own commands */
 	size_t ncmds;
 	/* init: after rings and sockets, before "ready".  Non-zero: the
 	 * service exits (CH_EINVAL => fatal, else 1). */
@@ -103,7 +102,7 @@ void ch_svc_set_error(ch_svc_t *svc, const char *fmt, ...) __attribute__((format
  * key-value pairs written by fill (plus "ts" and "service").  Best effort:
  * a slow subscriber never blocks the service (ZeroMQ drops at its HWM). */
 int ch_svc_event(ch_svc_t *svc, const char *what, int npairs,
-		 void (*fill)(ch_mpw_t *w, const void *arg), const void *arg);
+                 void (*fill)(ch_mpw_t *w, const void *arg), const void *arg);
 
 /* ch_svc_request_stop: begins the orderly stop as SIGTERM would. */
 void ch_svc_request_stop(ch_svc_t *svc);

@@ -84,7 +84,7 @@ static void node_set_state(node_t *n, ch_node_state_t to)
 }
 
 static void on_sup_event(void *arg, const char *what, const sup_child_t *c, const char *action,
-			 uint64_t delay_ms)
+                         uint64_t delay_ms)
 {
 	node_t *n = arg;
 	char topic[64], how[64];
@@ -121,7 +121,7 @@ static void write_services(node_t *n, ch_mpw_t *w)
 		ch_mpw_kv_u64(w, "pid", (uint64_t)(c->pid > 0 ? c->pid : 0));
 		ch_mpw_kv_str(w, "state", ch_sup_state_name(c->state));
 		ch_mpw_kv_u64(w, "uptime_ms",
-			      c->pid > 0 && now_wall > spawned ? now_wall - spawned : 0);
+		              c->pid > 0 && now_wall > spawned ? now_wall - spawned : 0);
 		ch_mpw_kv_u64(w, "restarts", c->restarts);
 		ch_mpw_kv_str(w, "last_exit", how);
 	}
@@ -169,7 +169,7 @@ static const struct {
 };
 
 static int node_dispatch(void *arg, const char *cmd, const msgpack_object *req, ch_mpw_t *out,
-			 char *err, size_t errcap)
+                         char *err, size_t errcap)
 {
 	node_t *n = arg;
 	if (strcmp(cmd, "status") == 0)
@@ -347,8 +347,8 @@ static int setup_shm(node_t *n, char *err, size_t errcap)
 	size_t size = ch_node_region_size(&n->cfg);
 	rc = shm_region_create(n->shm_name, size, &n->region);
 	if (rc) {
-		snprintf(err, errcap, "cannot create shared memory %s (%zu bytes): %s",
-			 n->shm_name, size, ch_strerror(rc));
+		snprintf(err, errcap, "cannot create shared memory %s (%zu bytes): %s", n->shm_name,
+		         size, ch_strerror(rc));
 		return rc;
 	}
 	rc = ch_node_layout_create(n->region, &n->cfg, &n->ctl);
@@ -367,10 +367,10 @@ static int setup_shm(node_t *n, char *err, size_t errcap)
 			return CH_EIO;
 		}
 		rc = ch_node_ring_join(n->region, (ch_ring_id_t)i, SHM_RING_OBSERVER, NULL,
-				       &n->observe[i]);
+		                       &n->observe[i]);
 		if (rc) {
 			snprintf(err, errcap, "ring %s: %s", ch_ring_descs[i].name,
-				 ch_strerror(rc));
+			         ch_strerror(rc));
 			return rc;
 		}
 	}
@@ -478,11 +478,11 @@ static void node_cleanup(node_t *n)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: chorusd [--config FILE] [--datadir DIR] [--listen HOST:PORT] "
-		     "[--dht-port PORT]\n"
-		     "               [--seed HOST:PORT]... [--network NAME] [--max-peers N]\n"
-		     "               [--log-level LEVEL] [--foreground] [options]\n\n"
-		     "Runs a Chorus node: the supervisor and its four services.\n"
-		     "Every option is also a config-file key (key = value); flags win.\n\n");
+	             "[--dht-port PORT]\n"
+	             "               [--seed HOST:PORT]... [--network NAME] [--max-peers N]\n"
+	             "               [--log-level LEVEL] [--foreground] [options]\n\n"
+	             "Runs a Chorus node: the supervisor and its four services.\n"
+	             "Every option is also a config-file key (key = value); flags win.\n\n");
 	ch_node_config_usage(out);
 }
 
@@ -522,7 +522,7 @@ int main(int argc, char **argv)
 	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (sl <= 0) {
 		fprintf(stderr, "chorusd: cannot find its own folder: readlink: %s\n",
-			strerror(errno));
+		        strerror(errno));
 		return 1;
 	}
 	self[sl] = 0;
@@ -540,7 +540,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ch_log_open("chorusd", n->cfg.log_level,
-		    n->log_path[0] ? n->log_path : (n->cfg.log_file[0] ? n->cfg.log_file : NULL));
+	            n->log_path[0] ? n->log_path : (n->cfg.log_file[0] ? n->cfg.log_file : NULL));
 
 	rc = datadir_lock(n->datadir, &n->lock_fd, err, sizeof(err));
 	if (rc)
@@ -554,10 +554,10 @@ int main(int argc, char **argv)
 	if ((rc = setup_shm(n, err, sizeof(err))) != 0 ||
 	    (rc = build_service_args(n, argc, argv)) != 0 ||
 	    (rc = sup_init(&n->sup, bindir, &n->cfg, n->ctl, n->svc_argv, n->svc_envp, err,
-			   sizeof(err))) != 0 ||
+	                   sizeof(err))) != 0 ||
 	    (rc = ch_ctlsock_open(&n->sock, n->datadir, "chorusd", err, sizeof(err))) != 0) {
-		status = fail(report_fd, rc == CH_ERANGE || rc == CH_ENOENT ? CH_EXIT_FATAL : 1,
-			      err);
+		status =
+		    fail(report_fd, rc == CH_ERANGE || rc == CH_ENOENT ? CH_EXIT_FATAL : 1, err);
 		node_cleanup(n);
 		datadir_unlock(n->datadir, n->lock_fd);
 		return status;
@@ -577,7 +577,7 @@ int main(int argc, char **argv)
 	char id[2 * CH_NODE_ID_LEN + 1];
 	ch_hex_encode(id, sizeof(id), n->ident.id, sizeof(n->ident.id));
 	CH_LOG_INFO("chorusd %s starting: datadir %s, network %s, node id %s, shm %s",
-		    CHORUS_VERSION, n->datadir, n->cfg.network, id, n->shm_name);
+	            CHORUS_VERSION, n->datadir, n->cfg.network, id, n->shm_name);
 	n->sup.on_event = on_sup_event;
 	n->sup.event_arg = n;
 	node_set_state(n, CH_NODE_STARTING);
@@ -585,7 +585,7 @@ int main(int argc, char **argv)
 	if (report_fd >= 0) {
 		char msg[PATH_MAX * 2 + 64];
 		snprintf(msg, sizeof(msg), "chorusd started in the background (pid %d); log: %s",
-			 (int)getpid(), n->log_path);
+		         (int)getpid(), n->log_path);
 		report(report_fd, 0, msg);
 	}
 	node_loop(n);

@@ -104,7 +104,7 @@ int datadir_lock(const char *datadir, int *fd_out, char *err, size_t errcap)
 		buf[n > 0 ? n : 0] = 0;
 		close(fd);
 		snprintf(err, errcap, "datadir %s is in use by another chorusd (pid %d)", datadir,
-			 atoi(buf));
+		         atoi(buf));
 		return CH_EBUSY;
 	}
 	char pid[32];

@@ -27,7 +27,7 @@ static void set_state(sup_child_t *c, uint32_t st)
 }
 
 int sup_init(sup_t *s, const char *bindir, const ch_node_config_t *cfg, ch_node_ctl_t *node,
-	     char **argv, char **envp, char *err, size_t errcap)
+             char **argv, char **envp, char *err, size_t errcap)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
@@ -43,9 +43,10 @@ int sup_init(sup_t *s, const char *bindir, const ch_node_config_t *cfg, ch_node_
 		c->last_status = -1;
 		snprintf(c->path, sizeof(c->path), "%s/chorus-%s", bindir, c->name);
 		if (access(c->path, X_OK) != 0) {
-			snprintf(err, errcap, "cannot run %s: %s (chorusd starts its services from "
-					      "its own folder)",
-				 c->path, strerror(errno));
+			snprintf(err, errcap,
+			         "cannot run %s: %s (chorusd starts its services from "
+			         "its own folder)",
+			         c->path, strerror(errno));
 			return CH_ENOENT;
 		}
 	}
@@ -126,8 +127,8 @@ static void on_child_exit(sup_t *s, sup_child_t *c, int status)
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == CH_EXIT_FATAL) {
 		CH_LOG_ERROR("%s exited with status %d (fatal: bad configuration or "
-			     "environment, see its log); the node shuts down",
-			     c->name, CH_EXIT_FATAL);
+		             "environment, see its log); the node shuts down",
+		             c->name, CH_EXIT_FATAL);
 		set_state(c, CH_SUP_FATAL);
 		s->fatal = true;
 		if (s->on_event)
@@ -140,10 +141,11 @@ static void on_child_exit(sup_t *s, sup_child_t *c, int status)
 	uint64_t delay = backoff_ms(s, c->crashes);
 	c->restart_at_ns = now + delay * 1000000ULL;
 	set_state(c, CH_SUP_BACKOFF);
-	CH_LOG_WARN("%s (pid %d) exited: %s after %llu ms; restarting in %llu ms", c->name, (int)pid, how,
-		    (unsigned long long)up_ms, (unsigned long long)delay);
+	CH_LOG_WARN("%s (pid %d) exited: %s after %llu ms; restarting in %llu ms", c->name,
+	            (int)pid, how, (unsigned long long)up_ms, (unsigned long long)delay);
 	if (s->on_event)
-		s->on_event(s->event_arg, "service_exited", c, delay ? "backoff" : "restart", delay);
+		s->on_event(s->event_arg, "service_exited", c, delay ? "backoff" : "restart",
+		            delay);
 	if (delay == 0)
 		sup_tick(s, now);
 }
@@ -176,12 +178,12 @@ static void check_running(sup_t *s, sup_child_t *c, uint64_t now)
 		if (self == CH_SELF_READY && self_pid == c->pid) {
 			set_state(c, CH_SUP_READY);
 			CH_LOG_INFO("%s ready in %llu ms", c->name,
-				    (unsigned long long)((now - c->spawned_ns) / 1000000));
+			            (unsigned long long)((now - c->spawned_ns) / 1000000));
 			if (s->on_event)
 				s->on_event(s->event_arg, "service_ready", c, "", 0);
 		} else if (now - c->spawned_ns > 2 * hb_timeout) {
 			CH_LOG_ERROR("%s (pid %d) not ready after %llu ms; killing it", c->name,
-				     (int)c->pid, (unsigned long long)(2 * hb_timeout / 1000000));
+			             (int)c->pid, (unsigned long long)(2 * hb_timeout / 1000000));
 			kill_child(c, SIGKILL);
 		}
 		return;
@@ -190,8 +192,8 @@ static void check_running(sup_t *s, sup_child_t *c, uint64_t now)
 		uint64_t hb = atomic_load_explicit(&c->ctl->heartbeat_ns, memory_order_relaxed);
 		if (now > hb && now - hb > hb_timeout) {
 			CH_LOG_ERROR("%s (pid %d) sent no heartbeat for %llu ms; killing it",
-				     c->name, (int)c->pid,
-				     (unsigned long long)((now - hb) / 1000000));
+			             c->name, (int)c->pid,
+			             (unsigned long long)((now - hb) / 1000000));
 			kill_child(c, SIGKILL);
 			hb = now; /* one kill per timeout */
 			atomic_store_explicit(&c->ctl->heartbeat_ns, now, memory_order_relaxed);
@@ -223,8 +225,8 @@ static void stop_tick(sup_t *s, uint64_t now)
 				kill_child(c, SIGTERM);
 			} else if (now - c->term_sent_ns > s->cfg->stop_timeout_ms * 1000000ULL) {
 				CH_LOG_WARN("%s (pid %d) did not stop in %llu ms; killing it",
-					    c->name, (int)c->pid,
-					    (unsigned long long)s->cfg->stop_timeout_ms);
+				            c->name, (int)c->pid,
+				            (unsigned long long)s->cfg->stop_timeout_ms);
 				kill_child(c, SIGKILL);
 				c->term_sent_ns = now; /* once per timeout */
 			}

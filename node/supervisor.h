@@ -34,7 +34,7 @@ typedef struct sup_child {
 	char path[PATH_MAX];
 	pid_t pid;
 	ch_svc_ctl_t *ctl;
-	uint32_t state;      /* ch_svc_sup_state_t */
+	uint32_t state; /* ch_svc_sup_state_t */
 	uint64_t spawned_ns;
 	uint64_t restart_at_ns;
 	uint64_t term_sent_ns; /* when SIGTERM went out while stopping */
@@ -43,8 +43,8 @@ typedef struct sup_child {
 	int last_status;
 } sup_child_t;
 
-typedef void (*sup_event_fn)(void *arg, const char *what, const sup_child_t *c,
-			     const char *action, uint64_t delay_ms);
+typedef void (*sup_event_fn)(void *arg, const char *what, const sup_child_t *c, const char *action,
+                             uint64_t delay_ms);
 
 typedef struct sup {
 	sup_child_t child[CH_SVC_COUNT];
@@ -61,7 +61,7 @@ typedef struct sup {
 /* sup_init: fills the table; bindir holds the chorus-NAME programs.
  * Returns 0, or CH_ENOENT naming the missing program in err. */
 int sup_init(sup_t *s, const char *bindir, const ch_node_config_t *cfg, ch_node_ctl_t *node,
-	     char **argv, char **envp, char *err, size_t errcap);
+             char **argv, char **envp, char *err, size_t errcap);
 
 /* sup_start_all: spawns every service. */
 void sup_start_all(sup_t *s);

@@ -48,17 +48,17 @@
 #else
 #define RING_STRESS_N 10000000ULL
 #endif
-#define DATA_SZ     (256 * 1024)
-#define MAX_REC     8192
-#define MAX_BATCH   64
-#define DEADLINE_S  600 /* the whole test, hard bound */
-#define MAX_KILLS   4000
+#define DATA_SZ    (256 * 1024)
+#define MAX_REC    8192
+#define MAX_BATCH  64
+#define DEADLINE_S 600 /* the whole test, hard bound */
+#define MAX_KILLS  4000
 
 typedef struct harness {
-	_Atomic uint64_t applied;  /* consumer: next seq expected */
-	_Atomic uint64_t torn;     /* payloads that did not match */
-	_Atomic uint64_t lost;     /* seqs skipped */
-	_Atomic uint64_t dups;     /* redelivered records, total */
+	_Atomic uint64_t applied; /* consumer: next seq expected */
+	_Atomic uint64_t torn;    /* payloads that did not match */
+	_Atomic uint64_t lost;    /* seqs skipped */
+	_Atomic uint64_t dups;    /* redelivered records, total */
 	_Atomic uint64_t max_dup_run;
 	_Atomic uint64_t late_dups; /* duplicates not at the start of a run */
 	_Atomic uint64_t ring_errs; /* CH_EPROTO from peek */
@@ -316,7 +316,7 @@ static void test_kill9_processes(void **state)
 					kill_children();
 					report("FAIL", c, kills[0], kills[1], 0);
 					fail_msg("%s exited with status %d",
-						 role ? "consumer" : "producer", st);
+					         role ? "consumer" : "producer", st);
 				}
 				done[role] = 1;
 			}

@@ -77,9 +77,9 @@ static void test_create_alloc_find_open(void **state)
 	assert_int_equal(shm_region_alloc(r, "control", 64, 1000, &cb), CH_EEXIST);
 	assert_int_equal(shm_region_alloc(r, "big", 64, 1 << 21, &cb), CH_ENOMEM);
 	assert_int_equal(shm_region_alloc(r, "x", 3, 10, &cb), CH_EINVAL);
-	assert_int_equal(shm_region_alloc(r, "a-name-that-is-far-too-long-for-the-directory", 8, 10,
-					  &cb),
-			 CH_EINVAL);
+	assert_int_equal(
+	    shm_region_alloc(r, "a-name-that-is-far-too-long-for-the-directory", 8, 10, &cb),
+	    CH_EINVAL);
 
 	/* another mapping (as another process would) finds the same objects */
 	assert_int_equal(shm_region_open(name_a, &j), 0);
@@ -88,7 +88,7 @@ static void test_create_alloc_find_open(void **state)
 	assert_int_equal(shm_region_find(j, "ring.a", &found, &sz), 0);
 	assert_int_equal(sz, fp);
 	assert_int_equal((uint8_t *)found - (uint8_t *)shm_region_base(j),
-			 (uint8_t *)ring_mem - (uint8_t *)shm_region_base(r));
+	                 (uint8_t *)ring_mem - (uint8_t *)shm_region_base(r));
 	assert_int_equal(shm_region_find(j, "nope", &found, &sz), CH_ENOENT);
 	shm_ring_t *p, *c;
 	assert_int_equal(shm_ring_join(ring_mem, fp, SHM_RING_PRODUCER, -1, -1, &p), 0);

@@ -77,10 +77,10 @@ static void test_footprint_rejects_bad_params(void **state)
 {
 	(void)state;
 	assert_int_equal(shm_ring_footprint(0, 64), 0);
-	assert_int_equal(shm_ring_footprint(2048, 64), 0);        /* below 4 KiB */
+	assert_int_equal(shm_ring_footprint(2048, 64), 0);         /* below 4 KiB */
 	assert_int_equal(shm_ring_footprint(65536 + 4096, 64), 0); /* not a power of two */
 	assert_int_equal(shm_ring_footprint(65536, 0), 0);
-	assert_int_equal(shm_ring_footprint(65536, 40000), 0);     /* 2 records must fit */
+	assert_int_equal(shm_ring_footprint(65536, 40000), 0); /* 2 records must fit */
 	assert_int_equal(shm_ring_footprint(65536, SHM_RING_MAX_REC + 1), 0);
 	assert_true(shm_ring_footprint(65536, 32000) > 65536);
 	assert_true(shm_ring_footprint(1 << 20, SHM_RING_MIN_REC) > (1 << 20));
@@ -505,7 +505,7 @@ static void test_two_threads(void **state)
 	a.space_fd = eventfd(0, EFD_NONBLOCK);
 	shm_ring_t *c;
 	assert_int_equal(shm_ring_join(a.mem, a.sz, SHM_RING_CONSUMER, a.data_fd, a.space_fd, &c),
-			 0);
+	                 0);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, producer_thread, &a), 0);
 	uint64_t got = 0;
@@ -547,11 +547,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_wraparound_random_sizes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zero_copy_prepare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_consumer_restart_redelivers_uncommitted, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_producer_restart_discards_staged, setup,
-					    teardown),
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_producer_restart_discards_staged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producer_seq_recovery_at_each_crash_point, setup,
-					    teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_header_is_reported, setup, teardown),
 	    cmocka_unit_test(test_wakeup_only_when_sleeping),
 	    cmocka_unit_test(test_two_threads),
