@@ -136,7 +136,7 @@ $(patsubst %,$(BUILD)/bin/%,$(TOOLS)): $(BUILD)/bin/%: $$(call obj,$$(wildcard t
 # scripts.  tools/run-tests.sh prints one line per test and a closing
 # "N passed, N failed" line; it exits non-zero if anything failed.
 test: all
-	@sh tools/run-tests.sh $(BUILD) $(UNIT_BIN) $(STRESS_BIN) $(wildcard tests/integration/*.sh)
+	@sh tools/run-tests.sh $(BUILD) $(UNIT_BIN) $(STRESS_BIN) $(filter-out %/lib.sh,$(wildcard tests/integration/*.sh))
 
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined test

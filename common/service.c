@@ -274,16 +274,23 @@ static int dispatch(void *arg, const char *cmd, const msgpack_object *req, ch_mp
 	return rc;
 }
 
-/* write_pid_file: run/NAME.pid, for operators and scripts. */
+/* write_pid_file: run/NAME.pid, for operators and scripts; written to a
+ * temporary name and renamed, so a reader never sees it empty. */
 static int write_pid_file(ch_svc_t *svc)
 {
-	FILE *f = fopen(svc->pid_path, "w");
+	char tmp[sizeof(svc->pid_path) + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", svc->pid_path);
+	FILE *f = fopen(tmp, "w");
 	if (!f) {
-		ch_log_errno(CH_LOG_LEVEL_ERROR, "fopen", "cannot write %s", svc->pid_path);
+		ch_log_errno(CH_LOG_LEVEL_ERROR, "fopen", "cannot write %s", tmp);
 		return CH_EIO;
 	}
 	fprintf(f, "%d\n", (int)getpid());
-	fclose(f);
+	if (fclose(f) != 0 || rename(tmp, svc->pid_path) != 0) {
+		ch_log_errno(CH_LOG_LEVEL_ERROR, "rename", "cannot write %s", svc->pid_path);
+		unlink(tmp);
+		return CH_EIO;
+	}
 	return 0;
 }
 

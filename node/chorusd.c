@@ -43,6 +43,7 @@ typedef struct node {
 	char log_path[PATH_MAX + 16];
 	char shm_name[SHM_REGION_PATH_MAX];
 	char pid_path[PATH_MAX + 32];
+	char shm_path[PATH_MAX + 32];
 	ch_identity_t ident;
 	int lock_fd;
 	shm_region_t *region;
@@ -468,6 +469,8 @@ static void node_cleanup(node_t *n)
 		shm_region_unlink(n->shm_name);
 	if (n->pid_path[0])
 		unlink(n->pid_path);
+	if (n->shm_path[0])
+		unlink(n->shm_path);
 	if (n->sigfd >= 0)
 		close(n->sigfd);
 	ch_identity_wipe(&n->ident);
@@ -569,9 +572,17 @@ int main(int argc, char **argv)
 		return status;
 	}
 	snprintf(n->pid_path, sizeof(n->pid_path), "%s/run/chorusd.pid", n->datadir);
+	snprintf(n->shm_path, sizeof(n->shm_path), "%s/run/chorusd.shm", n->datadir);
+	/* run/chorusd.pid and run/chorusd.shm tell operators (and tests) which
+	 * process and which segment belong to this datadir. */
 	FILE *pf = fopen(n->pid_path, "w");
 	if (pf) {
 		fprintf(pf, "%d\n", (int)getpid());
+		fclose(pf);
+	}
+	pf = fopen(n->shm_path, "w");
+	if (pf) {
+		fprintf(pf, "%s\n", n->shm_name);
 		fclose(pf);
 	}
 	char id[2 * CH_NODE_ID_LEN + 1];

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Bad configuration, bad flags, an occupied or unusable datadir: each is
+# refused at start with a clear message and a non-zero exit.
+. "$(dirname "$0")/lib.sh"
+
+# expect_refusal PATTERN ARGS...: chorusd must exit non-zero, printing PATTERN.
+expect_refusal() {
+	local pat=$1
+	shift
+	local out rc
+	out=$(timeout 20 "$CHORUSD" --foreground "$@" 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] || fail "accepted: $* (output: $out)"
+	[ $rc -ne 124 ] || fail "hung: $*"
+	echo "$out" | grep -q -- "$pat" || fail "for '$*' expected /$pat/, got: $out"
+	ok "refused ($rc): $out"
+}
+
+mkdir -p "$T/c"
+expect_refusal 'max-peers' --datadir "$T/c" --max-peers abc
+expect_refusal 'max-peers.*maximum' --datadir "$T/c" --max-peers 100000
+expect_refusal 'no-such-flag' --datadir "$T/c" --no-such-flag 1
+expect_refusal 'listen' --datadir "$T/c" --listen 127.0.0.1:99999
+expect_refusal 'network' --datadir "$T/c" --network 'Bad Name'
+expect_refusal 'ring-size' --datadir "$T/c" --ring-size 3m
+printf 'listen = 127.0.0.1:7433\nbogus-key = 1\n' >"$T/c/bad.conf"
+expect_refusal 'bad.conf:2: bogus-key' --datadir "$T/c" --config "$T/c/bad.conf"
+printf 'log-level = loud\n' >"$T/c/bad2.conf"
+expect_refusal 'bad2.conf:1: log-level' --datadir "$T/c" --config "$T/c/bad2.conf"
+expect_refusal 'nosuch.conf' --datadir "$T/c" --config "$T/c/nosuch.conf"
+expect_refusal 'unexpected argument' --datadir "$T/c" stray
+
+# a datadir that is a file, and one on a read-only file system
+touch "$T/file"
+expect_refusal 'not a directory' --datadir "$T/file"
+expect_refusal 'datadir' --datadir /proc/chorus-test-datadir
+
+# flags win over the file: the file's bad value is overridden
+printf 'max-peers = 7\n' >"$T/c/good.conf"
+start_node c --config "$T/c/good.conf" --max-peers 9 --listen 127.0.0.1:$((PORT_BASE + 4))
+wait_until 10 node_running c || fail "node with good config did not start"
+
+# occupied datadir
+expect_refusal 'in use by another chorusd' --datadir "$T/c" --listen 127.0.0.1:$((PORT_BASE + 5))
+node_running c || fail "the running node suffered from the refused second one"
+kill -TERM "$PID_c"; wait "$PID_c" || fail "stop failed"
