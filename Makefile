@@ -48,16 +48,19 @@ SHM_SRC    := $(wildcard shm/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 STRESS_SRC := $(wildcard tests/stress/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
-SERVICES   := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c))))
-TOOLS      := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+SERVICES   := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c)))))
+TOOLS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
 NODE_SRC   := $(wildcard node/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBCOMMON := $(BUILD)/lib/libcommon.a
 LIBSHM    := $(BUILD)/lib/libshm.a
+# Each service's logic (every file but main.c) is a library too, so unit
+# tests can link it: tests/unit/test_mempool_pool.c tests services/mempool/.
+SVCLIBS   := $(patsubst %,$(BUILD)/lib/libsvc-%.a,$(SERVICES))
 INTLIBS   := $(LIBSHM) $(LIBCOMMON)
-LINKLIBS  := -Wl,--start-group $(INTLIBS) -Wl,--end-group
+LINKLIBS  := -Wl,--start-group $(SVCLIBS) $(INTLIBS) -Wl,--end-group
 
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 STRESS_BIN := $(patsubst tests/stress/%.c,$(BUILD)/tests/%,$(STRESS_SRC))
@@ -70,8 +73,9 @@ PROGRAMS   := $(NODE_BIN) $(SERVICE_BIN) $(TOOL_BIN)
 .PHONY: all deps test unit-test stress-test integration-test test-asan test-tsan \
         bench format format-check install clean demo
 .DEFAULT_GOAL := all
+.SECONDARY:
 
-all: $(INTLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(BENCH_BIN)
+all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(BENCH_BIN)
 
 # ---------------------------------------------------------------- deps
 # The one set-up target: every build step depends on the stamp it writes.
@@ -98,7 +102,13 @@ $(LIBSHM): $(call obj,$(SHM_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(INTLIBS)
+.SECONDEXPANSION:
+$(BUILD)/lib/libsvc-%.a: $$(call obj,$$(filter-out services/$$*/main.c,$$(wildcard services/$$*/*.c)))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(INTLIBS) $(SVCLIBS)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
@@ -113,21 +123,20 @@ $(BUILD)/bench/bin/%: $(BUILD)/obj/bench/%.o $(INTLIBS)
 	$(if $(V),,@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
 
-.SECONDEXPANSION:
-$(BUILD)/bin/chorus-%: $$(call obj,$$(wildcard services/$$*/*.c)) $(INTLIBS)
+$(BUILD)/bin/chorus-%: $(BUILD)/obj/services/%/main.o $(BUILD)/lib/libsvc-%.a $(INTLIBS)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LINKLIBS) $(LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) -Wl,--start-group $(BUILD)/lib/libsvc-$*.a $(INTLIBS) -Wl,--end-group $(LIBS) -o $@
 
 $(BUILD)/bin/chorusd: $(call obj,$(NODE_SRC)) $(INTLIBS)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LINKLIBS) $(LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) -Wl,--start-group $(INTLIBS) -Wl,--end-group $(LIBS) -o $@
 
 $(patsubst %,$(BUILD)/bin/%,$(TOOLS)): $(BUILD)/bin/%: $$(call obj,$$(wildcard tools/$$*/*.c)) $(INTLIBS)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LINKLIBS) $(LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) -Wl,--start-group $(INTLIBS) -Wl,--end-group $(LIBS) -o $@
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

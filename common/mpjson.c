@@ -32,8 +32,8 @@ static void put_raw(out_t *w, const char *s, size_t n)
 {
 	size_t room;
 
-	if (w->full)
-		return;
+	if (w->full || n == 0)
+		return; /* n == 0: s may be NULL (an empty msgpack string) */
 	room = w->cap - 1 - w->len;
 	if (n > room) {
 		memcpy(w->buf + w->len, s, room);

@@ -90,18 +90,21 @@ static void on_sup_event(void *arg, const char *what, const sup_child_t *c, cons
 	node_t *n = arg;
 	char topic[64], how[64];
 	snprintf(topic, sizeof(topic), "event.chorusd.%s", what);
-	ch_wait_status_text(c->last_status, how, sizeof(how));
+	bool exited = strcmp(what, "service_exited") == 0;
 	ch_mpw_t w;
 	ch_mpw_init(&w);
-	ch_mpw_map(&w, 8);
+	ch_mpw_map(&w, exited ? 8 : 5);
 	ch_mpw_kv_u64(&w, "ts", ch_wall_ms());
 	ch_mpw_kv_str(&w, "service", "chorusd");
 	ch_mpw_kv_str(&w, "name", c->name);
-	ch_mpw_kv_u64(&w, "pid", (uint64_t)(c->pid > 0 ? c->pid : 0));
+	ch_mpw_kv_u64(&w, "pid", (uint64_t)(c->last_pid > 0 ? c->last_pid : 0));
 	ch_mpw_kv_u64(&w, "restarts", c->restarts);
-	ch_mpw_kv_str(&w, "status", how);
-	ch_mpw_kv_str(&w, "action", action);
-	ch_mpw_kv_u64(&w, "delay_ms", delay_ms);
+	if (exited) {
+		ch_wait_status_text(c->last_status, how, sizeof(how));
+		ch_mpw_kv_str(&w, "status", how);
+		ch_mpw_kv_str(&w, "action", action);
+		ch_mpw_kv_u64(&w, "delay_ms", delay_ms);
+	}
 	ch_ctlsock_publish(&n->sock, topic, &w);
 	ch_mpw_free(&w);
 }
@@ -323,10 +326,12 @@ static void report(int fd, int status, const char *msg)
 	close(fd);
 }
 
-/* fail: reports a start-up refusal to the terminal (and the log). */
-static int fail(int report_fd, int status, const char *msg)
+/* fail: reports a start-up refusal to the terminal, and to the log file
+ * when there is one (when the log is stderr, once is enough). */
+static int fail(node_t *n, int report_fd, int status, const char *msg)
 {
-	CH_LOG_ERROR("%s", msg);
+	if (n->log_path[0] || n->cfg.log_file[0])
+		CH_LOG_ERROR("%s", msg);
 	if (report_fd >= 0) {
 		char buf[520];
 		snprintf(buf, sizeof(buf), "chorusd: %s", msg);
@@ -547,11 +552,11 @@ int main(int argc, char **argv)
 
 	rc = datadir_lock(n->datadir, &n->lock_fd, err, sizeof(err));
 	if (rc)
-		return fail(report_fd, 1, err);
+		return fail(n, report_fd, 1, err);
 	rc = ch_identity_load(n->datadir, true, &n->ident, err, sizeof(err));
 	if (rc) {
 		datadir_unlock(n->datadir, n->lock_fd);
-		return fail(report_fd, CH_EXIT_FATAL, err);
+		return fail(n, report_fd, CH_EXIT_FATAL, err);
 	}
 	int status = 0;
 	if ((rc = setup_shm(n, err, sizeof(err))) != 0 ||
@@ -566,7 +571,7 @@ int main(int argc, char **argv)
 		return status;
 	}
 	if (setup_signals(n) != 0) {
-		status = fail(report_fd, 1, "cannot set up signal handling");
+		status = fail(n, report_fd, 1, "cannot set up signal handling");
 		node_cleanup(n);
 		datadir_unlock(n->datadir, n->lock_fd);
 		return status;

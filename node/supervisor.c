@@ -77,7 +77,7 @@ static void spawn(sup_t *s, sup_child_t *c)
 		execve(c->path, s->argv, s->envp);
 		_exit(127);
 	}
-	c->pid = pid;
+	c->pid = c->last_pid = pid;
 	c->spawned_ns = ch_mono_ns();
 	atomic_store_explicit(&c->ctl->self_state, CH_SELF_NONE, memory_order_relaxed);
 	atomic_store_explicit(&c->ctl->heartbeat_ns, c->spawned_ns, memory_order_relaxed);

@@ -33,6 +33,7 @@ typedef struct sup_child {
 	const char *name;
 	char path[PATH_MAX];
 	pid_t pid;
+	pid_t last_pid; /* the pid of the last process, kept after its exit */
 	ch_svc_ctl_t *ctl;
 	uint32_t state; /* ch_svc_sup_state_t */
 	uint64_t spawned_ns;

@@ -1,0 +1,119 @@
+/* msgs.h: the records that travel through the node's rings.
+ *
+ * A ring record is {tag, payload} (shm/ring.h).  The tag says which struct
+ * below starts the payload; variable data (a transaction's encoding, a list
+ * of ids) follows the struct.  These structs cross process boundaries on
+ * one machine only, so they are plain C with fixed-width fields, explicit
+ * padding and pinned sizes; they never go on the network (the wire format
+ * is in docs/protocol.md).
+ *
+ * A consumer checks the tag and that the payload is at least the struct's
+ * size (and exactly struct + declared lengths) before reading: a malformed
+ * record is counted and skipped, never trusted.
+ *
+ * Peer handles (`peer`) are 64-bit numbers chosen by transport, never
+ * reused, also across transport restarts; 0 means "not from a peer" (the
+ * local application). */
+#ifndef CH_MSGS_H
+#define CH_MSGS_H
+
+#include <stdint.h>
+
+#define CH_TXID_LEN 32
+
+typedef enum ch_ring_tag {
+	/* relay -> mempool (ring relay.mempool) */
+	CH_TAG_TX_SUBMIT = 20,  /* ch_msg_tx_submit_t + tx encoding */
+	CH_TAG_TX_REQUEST = 21, /* ch_msg_tx_request_t */
+	CH_TAG_BLOCK = 22,      /* ch_msg_block_t + ntx * 32-byte tx ids */
+
+	/* mempool -> relay (ring mempool.relay) */
+	CH_TAG_TX_ACCEPTED = 30, /* ch_msg_tx_accepted_t */
+	CH_TAG_TX_REJECTED = 31, /* ch_msg_tx_rejected_t */
+	CH_TAG_TX_DATA = 32,     /* ch_msg_tx_data_t + tx encoding */
+	CH_TAG_TX_NOTFOUND = 33, /* ch_msg_tx_request_t (the request answered) */
+	CH_TAG_TX_REMOVED = 34,  /* ch_msg_tx_removed_t */
+} ch_ring_tag_t;
+
+/* A transaction from a peer (or relayed on behalf of the application). */
+typedef struct ch_msg_tx_submit {
+	uint64_t peer; /* origin, for scoring and for not echoing it back */
+	uint32_t len;  /* bytes of tx encoding that follow */
+	uint32_t pad;
+} ch_msg_tx_submit_t;
+
+/* A peer asked for a transaction (GETDATA): mempool answers TX_DATA or
+ * TX_NOTFOUND with the same peer and id. */
+typedef struct ch_msg_tx_request {
+	uint64_t peer;
+	uint8_t id[CH_TXID_LEN];
+} ch_msg_tx_request_t;
+
+/* A block arrived or was submitted: its transactions leave the pool. */
+typedef struct ch_msg_block {
+	uint8_t block_id[CH_TXID_LEN];
+	uint64_t height;
+	uint32_t ntx; /* 32-byte ids that follow */
+	uint32_t pad;
+} ch_msg_block_t;
+
+/* The pool accepted a transaction: relay announces it to every peer but
+ * the origin. */
+typedef struct ch_msg_tx_accepted {
+	uint8_t id[CH_TXID_LEN];
+	uint64_t fee;
+	uint32_t size; /* encoded bytes: fee rate = fee / size */
+	uint32_t pad;
+	uint64_t peer; /* origin (0: local) */
+} ch_msg_tx_accepted_t;
+
+/* Rejection reasons, also the "reason" codes of the mempool API. */
+typedef enum ch_tx_reject {
+	CH_TXR_MALFORMED = 1, /* not a valid encoding */
+	CH_TXR_TOO_LARGE = 2,
+	CH_TXR_BAD_SIG = 3,
+	CH_TXR_FEE_TOO_LOW = 4, /* below the pool's current minimum fee rate */
+	CH_TXR_DUPLICATE = 5,   /* already in the pool */
+	CH_TXR_RECENTLY_REJECTED = 6,
+	CH_TXR_REPLACEMENT_FEE = 7, /* same (from, nonce) without enough fee bump */
+	CH_TXR_SENDER_LIMIT = 8,    /* too many from one key */
+	CH_TXR_POOL_FULL = 9,       /* does not beat the worst when full */
+	CH_TXR_EXPIRED = 10,
+} ch_tx_reject_t;
+
+typedef struct ch_msg_tx_rejected {
+	uint8_t id[CH_TXID_LEN]; /* zero when the encoding was unreadable */
+	uint64_t peer;
+	int32_t reason; /* ch_tx_reject_t */
+	uint32_t pad;
+} ch_msg_tx_rejected_t;
+
+typedef struct ch_msg_tx_data {
+	uint64_t peer; /* who asked */
+	uint8_t id[CH_TXID_LEN];
+	uint32_t len; /* bytes of tx encoding that follow */
+	uint32_t pad;
+} ch_msg_tx_data_t;
+
+typedef enum ch_tx_removal {
+	CH_TXRM_INCLUDED = 1, /* in a block */
+	CH_TXRM_EVICTED = 2,  /* pool full, lowest fee rate */
+	CH_TXRM_EXPIRED = 3,
+	CH_TXRM_REPLACED = 4, /* by a higher fee for the same (from, nonce) */
+} ch_tx_removal_t;
+
+typedef struct ch_msg_tx_removed {
+	uint8_t id[CH_TXID_LEN];
+	int32_t reason; /* ch_tx_removal_t */
+	uint32_t pad;
+} ch_msg_tx_removed_t;
+
+_Static_assert(sizeof(ch_msg_tx_submit_t) == 16, "layout");
+_Static_assert(sizeof(ch_msg_tx_request_t) == 40, "layout");
+_Static_assert(sizeof(ch_msg_block_t) == 48, "layout");
+_Static_assert(sizeof(ch_msg_tx_accepted_t) == 56, "layout");
+_Static_assert(sizeof(ch_msg_tx_rejected_t) == 48, "layout");
+_Static_assert(sizeof(ch_msg_tx_data_t) == 48, "layout");
+_Static_assert(sizeof(ch_msg_tx_removed_t) == 40, "layout");
+
+#endif
