@@ -565,7 +565,7 @@ int main(int argc, char **argv)
 	                   sizeof(err))) != 0 ||
 	    (rc = ch_ctlsock_open(&n->sock, n->datadir, "chorusd", err, sizeof(err))) != 0) {
 		status =
-		    fail(report_fd, rc == CH_ERANGE || rc == CH_ENOENT ? CH_EXIT_FATAL : 1, err);
+		    fail(n, report_fd, rc == CH_ERANGE || rc == CH_ENOENT ? CH_EXIT_FATAL : 1, err);
 		node_cleanup(n);
 		datadir_unlock(n->datadir, n->lock_fd);
 		return status;
