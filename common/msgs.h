@@ -22,6 +22,17 @@
 #define CH_TXID_LEN 32
 
 typedef enum ch_ring_tag {
+	/* transport -> relay (ring transport.relay) */
+	CH_TAG_PEER_UP = 1,         /* ch_msg_peer_up_t: a peer finished its handshake */
+	CH_TAG_PEER_DOWN = 2,       /* ch_msg_peer_down_t */
+	CH_TAG_PEER_MSG = 3,        /* ch_msg_peer_msg_t + the frame's msgpack payload */
+	CH_TAG_TRANSPORT_RESET = 4, /* transport (re)started: every earlier peer is gone */
+
+	/* relay -> transport (ring relay.transport) */
+	CH_TAG_SEND = 10,      /* ch_msg_send_t + payload */
+	CH_TAG_SEND_LIST = 11, /* ch_msg_send_list_t + npeers * u64 + payload */
+	CH_TAG_MISBEHAVE = 12, /* ch_msg_misbehave_t: relay scores a peer */
+
 	/* relay -> mempool (ring relay.mempool) */
 	CH_TAG_TX_SUBMIT = 20,  /* ch_msg_tx_submit_t + tx encoding */
 	CH_TAG_TX_REQUEST = 21, /* ch_msg_tx_request_t */
@@ -34,6 +45,58 @@ typedef enum ch_ring_tag {
 	CH_TAG_TX_NOTFOUND = 33, /* ch_msg_tx_request_t (the request answered) */
 	CH_TAG_TX_REMOVED = 34,  /* ch_msg_tx_removed_t */
 } ch_ring_tag_t;
+
+typedef struct ch_msg_peer_up {
+	uint64_t peer;
+	uint8_t inbound;
+	uint8_t pad[5];
+	uint16_t listen_port; /* the port the peer listens on (its hello) */
+	uint8_t pubkey[32];
+	char addr[64]; /* "ip:port" or "[ipv6]:port", NUL-terminated */
+} ch_msg_peer_up_t;
+
+typedef struct ch_msg_peer_down {
+	uint64_t peer;
+	char reason[56];
+} ch_msg_peer_down_t;
+
+typedef struct ch_msg_peer_msg {
+	uint64_t peer;
+	uint8_t type; /* wire type (docs/protocol.md section 1) */
+	uint8_t pad[7];
+} ch_msg_peer_msg_t;
+
+typedef enum ch_send_mode {
+	CH_SEND_ONE = 0, /* to `peer` */
+	CH_SEND_ALL = 1, /* to every peer but `except` (0: none) */
+} ch_send_mode_t;
+
+typedef struct ch_msg_send {
+	uint64_t peer;
+	uint64_t except;
+	uint8_t type;
+	uint8_t mode; /* ch_send_mode_t */
+	uint8_t pad[6];
+} ch_msg_send_t;
+
+typedef struct ch_msg_send_list {
+	uint8_t type;
+	uint8_t pad[3];
+	uint32_t npeers; /* u64 handles that follow, then the payload */
+} ch_msg_send_list_t;
+
+typedef struct ch_msg_misbehave {
+	uint64_t peer;
+	int32_t points;
+	char reason[52];
+} ch_msg_misbehave_t;
+
+_Static_assert(sizeof(ch_msg_peer_up_t) == 112, "layout");
+_Static_assert(sizeof(ch_msg_peer_down_t) == 64, "layout");
+_Static_assert(sizeof(ch_msg_peer_msg_t) == 16, "layout");
+_Static_assert(sizeof(ch_msg_send_t) == 24, "layout");
+_Static_assert(sizeof(ch_msg_send_list_t) == 8, "layout");
+_Static_assert(sizeof(ch_msg_misbehave_t) == 64, "layout");
 
 /* A transaction from a peer (or relayed on behalf of the application). */
 typedef struct ch_msg_tx_submit {

@@ -38,6 +38,17 @@ typedef struct ch_node_config {
 	uint64_t restart_backoff_max_ms;
 	uint64_t restart_stable_ms;
 	uint64_t stop_timeout_ms;
+	/* transport */
+	int64_t max_outbound;
+	int64_t io_threads;
+	uint64_t ban_time_ms;
+	uint64_t handshake_timeout_ms;
+	uint64_t idle_timeout_ms;
+	int64_t max_per_group;
+	int64_t max_handshakes;
+	int64_t peer_msg_rate;
+	uint64_t peer_byte_rate;
+	char cipher[24];
 	/* rings */
 	uint64_t ring_size;
 	uint64_t ring_max_msg;

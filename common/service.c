@@ -149,6 +149,13 @@ int ch_svc_event(ch_svc_t *svc, const char *what, int npairs,
 	return rc;
 }
 
+int ch_svc_publish(ch_svc_t *svc, const char *what, const ch_mpw_t *body)
+{
+	char topic[96];
+	snprintf(topic, sizeof(topic), "event.%s.%s", svc->ops->name, what);
+	return ch_ctlsock_publish(&svc->sock, topic, body);
+}
+
 /* rings_status: the RING entries of docs/control.md for status and metrics. */
 static void write_rings(ch_svc_t *svc, ch_mpw_t *w)
 {

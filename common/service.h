@@ -104,6 +104,10 @@ void ch_svc_set_error(ch_svc_t *svc, const char *fmt, ...) __attribute__((format
 int ch_svc_event(ch_svc_t *svc, const char *what, int npairs,
                  void (*fill)(ch_mpw_t *w, const void *arg), const void *arg);
 
+/* ch_svc_publish: publishes `event.NAME.what` with a body the caller built
+ * (a map that should carry "ts" and "service").  Best effort, never blocks. */
+int ch_svc_publish(ch_svc_t *svc, const char *what, const ch_mpw_t *body);
+
 /* ch_svc_request_stop: begins the orderly stop as SIGTERM would. */
 void ch_svc_request_stop(ch_svc_t *svc);
 

@@ -492,6 +492,14 @@ static int local_help(ctl_ctx_t *cx, const ctl_cmd_t *c, int argc, char **argv)
 
 /* ---------------------------------------------------------------- table */
 
+/* transport commands (cmd_transport.c) */
+int ctl_build_connect(const ctl_cmd_t *c, int argc, char **argv, ctl_req_t *req);
+int ctl_build_peer(const ctl_cmd_t *c, int argc, char **argv, ctl_req_t *req);
+int ctl_build_host(const ctl_cmd_t *c, int argc, char **argv, ctl_req_t *req);
+int ctl_build_ban(const ctl_cmd_t *c, int argc, char **argv, ctl_req_t *req);
+void ctl_print_peers(FILE *out, const msgpack_object *result, const ctl_done_t *done);
+void ctl_print_bans(FILE *out, const msgpack_object *result, const ctl_done_t *done);
+
 const ctl_cmd_t ctl_cmds[] = {
     {.name = "status",
      .args = "[SERVICE]",
@@ -515,6 +523,35 @@ const ctl_cmd_t ctl_cmds[] = {
      .target = "chorusd",
      .print = print_remote_help,
      .local = local_help},
+    /* transport */
+    {.name = "peers",
+     .help = "connected peers: id, key, address, direction, RTT, traffic, score",
+     .target = "transport",
+     .print = ctl_print_peers},
+    {.name = "connect",
+     .args = "HOST:PORT|PUBKEY@HOST:PORT",
+     .help = "dial a peer and keep it connected (with a key: refuse impostors)",
+     .target = "transport",
+     .build = ctl_build_connect},
+    {.name = "disconnect",
+     .args = "PEER",
+     .help = "close a peer's connection (id, key prefix or address)",
+     .target = "transport",
+     .build = ctl_build_peer},
+    {.name = "ban",
+     .args = "HOST [SECONDS]",
+     .help = "ban an address (default ban-time) and disconnect it",
+     .target = "transport",
+     .build = ctl_build_ban},
+    {.name = "unban",
+     .args = "HOST",
+     .help = "lift a ban",
+     .target = "transport",
+     .build = ctl_build_host},
+    {.name = "bans",
+     .help = "list banned addresses",
+     .target = "transport",
+     .print = ctl_print_bans},
     {.name = "shell",
      .help = "read commands from stdin, one per line (quit, exit or EOF ends)",
      .local = ctl_shell},

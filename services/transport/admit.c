@@ -1,0 +1,257 @@
+/* admit.c: who may connect.  Address groups, inbound limits and Bitcoin
+ * Core's eviction rules of thumb, token buckets, and the event queue that
+ * carries what workers see to the main thread's PUB socket. */
+#include "transport.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+
+void tp_addr_group(const struct sockaddr_storage *sa, uint8_t out[16], uint8_t *len)
+{
+	memset(out, 0, 16);
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		memcpy(out, &s4->sin_addr, 2); /* /16 */
+		*len = 2;
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			memcpy(out, (const uint8_t *)&s6->sin6_addr + 12, 2);
+			*len = 2;
+		} else {
+			memcpy(out, &s6->sin6_addr, 4); /* /32 */
+			*len = 4;
+		}
+	}
+}
+
+void tp_addr_format(const struct sockaddr_storage *sa, char *out, size_t cap, bool with_port)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
+		snprintf(out, cap, with_port ? "%s:%u" : "%s", ip, port);
+		return;
+	}
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	port = ntohs(s6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		inet_ntop(AF_INET, (const uint8_t *)&s6->sin6_addr + 12, ip, sizeof(ip));
+		snprintf(out, cap, with_port ? "%s:%u" : "%s", ip, port);
+		return;
+	}
+	inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+	if (with_port)
+		snprintf(out, cap, "[%s]:%u", ip, port);
+	else
+		snprintf(out, cap, "%s", ip);
+}
+
+uint64_t tp_handle_new(tp_t *tp)
+{
+	return tp->handle_base | (atomic_fetch_add(&tp->handle_next, 1) & 0xfffff);
+}
+
+void tp_bucket_init(tp_bucket_t *b, double rate, double burst, uint64_t now)
+{
+	b->rate = rate;
+	b->burst = burst;
+	b->tokens = burst;
+	b->last_ns = now;
+}
+
+bool tp_bucket_take(tp_bucket_t *b, double n, uint64_t now)
+{
+	if (now > b->last_ns) {
+		b->tokens += (double)(now - b->last_ns) * 1e-9 * b->rate;
+		if (b->tokens > b->burst)
+			b->tokens = b->burst;
+		b->last_ns = now;
+	}
+	if (b->tokens < n)
+		return false;
+	b->tokens -= n;
+	return true;
+}
+
+void tp_event_push(tp_t *tp, const tp_event_t *ev)
+{
+	pthread_mutex_lock(&tp->ev_lock);
+	if (tp->nev < TP_EVQ_MAX)
+		tp->evq[tp->nev++] = *ev;
+	else
+		atomic_fetch_add(&tp->ev_dropped, 1);
+	pthread_mutex_unlock(&tp->ev_lock);
+}
+
+typedef struct cand {
+	tp_peer_t *p;
+	int64_t rtt;
+	uint64_t useful, connected;
+	bool keep;
+} cand_t;
+
+static int by_rtt(const void *a, const void *b)
+{
+	int64_t x = ((const cand_t *)a)->rtt, y = ((const cand_t *)b)->rtt;
+	if (x < 0)
+		x = INT64_MAX;
+	if (y < 0)
+		y = INT64_MAX;
+	return (x > y) - (x < y);
+}
+
+static int by_useful_desc(const void *a, const void *b)
+{
+	uint64_t x = ((const cand_t *)a)->useful, y = ((const cand_t *)b)->useful;
+	return (x < y) - (x > y);
+}
+
+static int by_age(const void *a, const void *b)
+{
+	uint64_t x = ((const cand_t *)a)->connected, y = ((const cand_t *)b)->connected;
+	return (x > y) - (x < y); /* oldest first */
+}
+
+/* protect: marks the first k not-yet-kept candidates (in the current order)
+ * as kept. */
+static void protect(cand_t *c, size_t n, size_t k)
+{
+	for (size_t i = 0; i < n && k; i++)
+		if (!c[i].keep) {
+			c[i].keep = true;
+			k--;
+		}
+}
+
+/* evict_one: Bitcoin Core's rules of thumb for a full inbound table:
+ * protect the 4 lowest-latency peers, the 4 that most recently sent us
+ * something useful, one peer from each of 4 distinct address groups, and
+ * the longest-connected half of the rest; then evict the youngest peer of
+ * the address group with the most connections.  Returns the victim or
+ * NULL.  Called inside rcu_read_lock. */
+static tp_peer_t *evict_one(tp_snap_t *s)
+{
+	cand_t *c = calloc(s->n ? s->n : 1, sizeof(*c));
+	size_t n = 0;
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		tp_peer_t *p = s->list[i];
+		if (!p->inbound) /* every peer in the table is open */
+			continue;
+		c[n++] = (cand_t){.p = p,
+		                  .rtt = atomic_load(&p->rtt_us),
+		                  .useful = atomic_load(&p->last_useful_ns),
+		                  .connected = p->connected_ns};
+	}
+	qsort(c, n, sizeof(*c), by_rtt);
+	protect(c, n, 4);
+	qsort(c, n, sizeof(*c), by_useful_desc);
+	for (size_t i = 0, k = 0; i < n && k < 4; i++)
+		if (!c[i].keep && c[i].useful) {
+			c[i].keep = true;
+			k++;
+		}
+	/* one per distinct group, four groups */
+	size_t groups = 0;
+	for (size_t i = 0; i < n && groups < 4; i++) {
+		if (c[i].keep)
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < n && !seen; j++)
+			seen = c[j].keep && c[j].p->group_len == c[i].p->group_len &&
+			       memcmp(c[j].p->group, c[i].p->group, c[i].p->group_len) == 0;
+		if (!seen) {
+			c[i].keep = true;
+			groups++;
+		}
+	}
+	qsort(c, n, sizeof(*c), by_age);
+	size_t rest = 0;
+	for (size_t i = 0; i < n; i++)
+		rest += !c[i].keep;
+	protect(c, n, rest / 2);
+	/* the most crowded group among the unprotected */
+	tp_peer_t *victim = NULL;
+	size_t best = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].keep)
+			continue;
+		size_t cnt = 0;
+		tp_peer_t *youngest = NULL;
+		for (size_t j = 0; j < n; j++) {
+			if (c[j].keep || c[j].p->group_len != c[i].p->group_len ||
+			    memcmp(c[j].p->group, c[i].p->group, c[i].p->group_len) != 0)
+				continue;
+			cnt++;
+			if (!youngest || c[j].connected > youngest->connected_ns)
+				youngest = c[j].p;
+		}
+		if (cnt > best) {
+			best = cnt;
+			victim = youngest;
+		}
+	}
+	free(c);
+	return victim;
+}
+
+int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, size_t cap)
+{
+	char ip[TP_ADDR_MAX];
+	tp_addr_format(sa, ip, sizeof(ip), false);
+	if (tp_bans_check(tp->bans, ip, ch_wall_ms())) {
+		snprintf(why, cap, "%s is banned", ip);
+		return CH_EPERM;
+	}
+	if (atomic_load(&tp->n_handshaking) >= tp->lim.max_handshakes) {
+		snprintf(why, cap, "too many handshakes in progress (%lld)",
+		         (long long)tp->lim.max_handshakes);
+		return CH_EBUSY;
+	}
+	uint8_t g[16], glen;
+	tp_addr_group(sa, g, &glen);
+	int64_t max_in = tp->lim.max_peers - tp->lim.max_outbound;
+	int rc = 0;
+	rcu_read_lock();
+	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	size_t same = 0, in = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		tp_peer_t *p = s->list[i];
+		if (!p->inbound)
+			continue;
+		in++;
+		same += p->group_len == glen && memcmp(p->group, g, glen) == 0;
+	}
+	in += (size_t)atomic_load(&tp->n_handshaking);
+	if ((int64_t)same >= tp->lim.max_per_group) {
+		snprintf(why, cap, "address group of %s has %zu inbound peers (max-per-group %lld)",
+		         ip, same, (long long)tp->lim.max_per_group);
+		rc = CH_EBUSY;
+	} else if ((int64_t)in >= max_in) {
+		tp_peer_t *victim = evict_one(s);
+		if (!victim) {
+			snprintf(why, cap, "inbound full (%lld) and no peer to evict",
+			         (long long)max_in);
+			rc = CH_EBUSY;
+		} else {
+			snprintf(victim->close_req_reason, sizeof(victim->close_req_reason),
+			         "evicted: inbound full, making room for %s", ip);
+			atomic_store(&victim->close_req, true);
+			tp_worker_wake(victim->w);
+			CH_LOG_INFO("inbound full: evicting %s for %s", victim->addr, ip);
+		}
+	}
+	rcu_read_unlock();
+	return rc;
+}

@@ -1,0 +1,294 @@
+/* transport.h: the transport service's internal types (not a public API).
+ *
+ * Threads:
+ *   - the frame's main thread: command socket, listeners (accept and
+ *     admission), dialing, the relay.transport ring (outbound messages are
+ *     copied into each peer's outbox), events to PUB;
+ *   - io-threads workers, each with its own epoll and its own connections:
+ *     handshake, sealed records, frames, keepalive, rate limits; inbound
+ *     messages go into the transport.relay ring under ring_lock.
+ * Shared between them:
+ *   - the peer table (peertab.c): an immutable snapshot published with RCU,
+ *     read on every outbound message, replaced on connect/disconnect;
+ *   - per peer: the outbox (out_lock), statistics (atomics);
+ *   - the event queue (ev_lock), the ban list (bans.c, its own lock),
+ *     connection counters (atomics).
+ * A peer is freed only by its worker, after it left the table, through
+ * call_rcu: a reader inside rcu_read_lock never sees freed memory. */
+#ifndef CH_TRANSPORT_H
+#define CH_TRANSPORT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <urcu.h>
+
+#include "identity.h"
+#include "noise.h"
+#include "service.h"
+#include "wire.h"
+
+#define TP_MAX_WORKERS   16
+#define TP_MAX_LISTEN    4
+#define TP_ADDR_MAX      64         /* "[ipv6]:port" */
+#define TP_OUT_SOFT      (1u << 20) /* outbox bytes: beyond, pause relay for it */
+#define TP_OUT_HARD      (8u << 20) /* beyond: the peer is too slow, disconnect */
+#define TP_BAN_SCORE     100        /* misbehaviour points that get an address banned */
+#define TP_PING_EVERY_NS (15 * 1000000000ULL)
+#define TP_SEEN_MAX      64 /* remembered outbound targets to redial */
+
+typedef enum tp_state {
+	TP_CONNECTING = 1, /* outbound, connect() in progress */
+	TP_HS_MSG1 = 2,    /* responder waits for msg1 */
+	TP_HS_MSG2 = 3,    /* initiator waits for msg2 */
+	TP_HS_MSG3 = 4,    /* responder waits for msg3 */
+	TP_OPEN = 5,
+} tp_state_t;
+
+/* A token bucket: `rate` tokens per second, at most `burst`. */
+typedef struct tp_bucket {
+	double tokens, rate, burst;
+	uint64_t last_ns;
+} tp_bucket_t;
+
+typedef struct tp_worker tp_worker_t;
+typedef struct tp tp_t;
+
+typedef struct tp_peer {
+	struct rcu_head rcu;
+	uint64_t handle;
+	int fd;
+	tp_worker_t *w;
+	/* fixed once the peer is in the table */
+	bool inbound;
+	bool is_seed;
+	char addr[TP_ADDR_MAX];
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	uint8_t group[16];
+	uint8_t group_len;
+	uint8_t remote_pk[32];
+	bool has_expect;
+	uint8_t expect_pk[32];
+	uint64_t connected_wall_ms;
+	uint64_t connected_ns;
+	int suite;
+	char user_agent[64];
+	uint16_t listen_port;
+
+	/* worker-owned */
+	tp_state_t state;
+	noise_hs_t *hs;
+	noise_cipher_t tx, rx;
+	uint8_t *rbuf; /* bytes read, not yet a whole handshake message or record */
+	size_t rlen, rcap;
+	uint8_t *pbuf; /* plaintext not yet a whole frame */
+	size_t plen, pcap;
+	uint8_t *wbuf; /* sealed bytes to write */
+	size_t wlen, woff, wcap;
+	uint8_t *stage; /* plaintext frames being sealed */
+	size_t slen, scap;
+	bool paused;   /* transport.relay full: not reading this socket */
+	bool want_out; /* EPOLLOUT armed */
+	uint64_t hs_deadline_ns;
+	uint64_t last_recv_ns, last_send_ns;
+	_Atomic uint64_t last_useful_ns; /* read by eviction */
+	uint64_t ping_sent_ns, ping_nonce;
+	tp_bucket_t msg_bucket, byte_bucket, ping_bucket;
+	bool closing;
+	char close_reason[128];
+
+	/* outbox: written by the main thread, drained by the worker */
+	pthread_mutex_t out_lock;
+	uint8_t *obuf;
+	size_t olen, ocap;
+	bool dead;     /* under out_lock: no more appends */
+	bool overflow; /* under out_lock: exceeded TP_OUT_HARD */
+	_Atomic bool notified;
+	_Atomic bool close_req; /* the main thread asks the worker to close */
+	char close_req_reason[96];
+
+	/* statistics, read by commands */
+	_Atomic uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
+	_Atomic int32_t score;
+	_Atomic int64_t rtt_us;
+} tp_peer_t;
+
+/* The peer table: an immutable snapshot, replaced whole (peertab.c). */
+typedef struct tp_snap {
+	struct rcu_head rcu;
+	size_t n;         /* peers */
+	size_t mask;      /* slots - 1 (a power of two, at least 2n) */
+	tp_peer_t **slot; /* open addressing by handle */
+	tp_peer_t **list; /* the n peers, for iteration */
+} tp_snap_t;
+
+typedef struct tp_peertab {
+	tp_snap_t *cur;        /* rcu_dereference / rcu_assign_pointer */
+	pthread_mutex_t wlock; /* serialises writers */
+} tp_peertab_t;
+
+int tp_peertab_init(tp_peertab_t *t);
+void tp_peertab_fini(tp_peertab_t *t);
+/* Readers: inside rcu_read_lock(). */
+tp_peer_t *tp_peertab_find(tp_snap_t *s, uint64_t handle);
+/* Writers: copy, change, publish; the old snapshot goes through call_rcu. */
+int tp_peertab_add(tp_peertab_t *t, tp_peer_t *p);
+int tp_peertab_del(tp_peertab_t *t, tp_peer_t *p);
+
+/* Bans (bans.c): by address (no port), persisted in DATADIR/bans.dat. */
+typedef struct tp_bans tp_bans_t;
+tp_bans_t *tp_bans_open(const char *datadir);
+void tp_bans_close(tp_bans_t **b);
+int tp_bans_add(tp_bans_t *b, const char *ip, uint64_t until_wall_ms, const char *reason);
+int tp_bans_del(tp_bans_t *b, const char *ip);
+bool tp_bans_check(tp_bans_t *b, const char *ip, uint64_t now_wall_ms);
+/* tp_bans_list: calls fn for each live ban. */
+void tp_bans_list(tp_bans_t *b, uint64_t now_wall_ms,
+                  void (*fn)(void *arg, const char *ip, uint64_t until, const char *reason),
+                  void *arg);
+size_t tp_bans_count(tp_bans_t *b, uint64_t now_wall_ms);
+
+/* An event for PUB, queued by workers, published by the main thread. */
+typedef struct tp_event {
+	char what[32];
+	uint64_t peer;
+	char addr[TP_ADDR_MAX];
+	char reason[128];
+	int32_t points;
+	int32_t score;
+	char pubkey[65];
+	bool inbound;
+} tp_event_t;
+
+#define TP_EVQ_MAX 1024 /* queued events; beyond, counted as dropped */
+
+/* A dial or accepted socket handed to a worker. */
+typedef struct tp_newconn {
+	int fd;
+	bool inbound;
+	bool is_seed;
+	bool has_expect;
+	uint8_t expect_pk[32];
+	struct sockaddr_storage sa;
+	socklen_t salen;
+} tp_newconn_t;
+
+#define TP_INBOX_MAX 256
+
+struct tp_worker {
+	tp_t *tp;
+	int idx;
+	pthread_t thread;
+	int epfd;
+	int evfd; /* wake-up: outbox data, new connections, close requests, stop */
+	pthread_mutex_t inbox_lock;
+	tp_newconn_t inbox[TP_INBOX_MAX];
+	size_t ninbox;
+	tp_peer_t **peers; /* this worker's connections */
+	size_t npeers, cap;
+	_Atomic bool stop;
+	uint8_t scratch[64 * 1024 + NOISE_REC_OVERHEAD];
+};
+
+/* The settings of the service, from the node config. */
+typedef struct tp_limits {
+	int64_t max_peers, max_outbound, max_per_group, max_handshakes;
+	uint64_t ban_ms, handshake_ms, idle_ms;
+	double msg_rate, byte_rate, ping_rate;
+	uint32_t block_max;
+} tp_limits_t;
+
+struct tp {
+	ch_svc_t *svc;
+	const ch_node_config_t *cfg;
+	ch_identity_t ident;
+	char datadir[CH_PATH_MAX];
+	uint8_t magic[WIRE_MAGIC_LEN];
+	uint8_t suites;
+	tp_limits_t lim;
+	uint8_t hello[512];
+	size_t hello_len;
+
+	int listen_fd[TP_MAX_LISTEN];
+	int nlisten;
+	uint16_t listen_port;
+
+	tp_worker_t workers[TP_MAX_WORKERS];
+	int nworkers;
+	int next_worker;
+
+	tp_peertab_t table;
+	tp_bans_t *bans;
+
+	uint64_t handle_base;
+	_Atomic uint64_t handle_next;
+
+	/* transport.relay: one producer handle shared by the workers */
+	pthread_mutex_t ring_lock;
+	shm_ring_t *to_relay;
+	shm_ring_t *from_relay;
+	bool ring_reset_sent;
+
+	_Atomic int32_t n_inbound, n_outbound, n_handshaking;
+
+	pthread_mutex_t ev_lock;
+	tp_event_t evq[TP_EVQ_MAX];
+	size_t nev;
+	_Atomic uint64_t ev_dropped;
+
+	/* dial targets to keep (seeds, `connect`, remembered outbound) */
+	struct tp_target {
+		char host[CH_HOST_MAX];
+		uint16_t port;
+		bool has_pk;
+		uint8_t pk[32];
+		bool is_seed;
+		bool is_self;
+		uint64_t next_try_ns;
+		uint32_t failures;
+	} targets[TP_SEEN_MAX];
+	size_t ntargets;
+
+	uint64_t last_dial_ns;
+
+	/* counters */
+	_Atomic uint64_t c_accepted, c_refused, c_dialed, c_handshake_fail, c_banned, c_ring_full,
+	    c_bad_frames, c_out_dropped;
+};
+
+/* worker.c */
+int tp_workers_start(tp_t *tp, int n);
+void tp_workers_stop(tp_t *tp);
+int tp_worker_give(tp_worker_t *w, const tp_newconn_t *nc);
+void tp_worker_wake(tp_worker_t *w);
+
+/* conn.c (worker thread) */
+tp_peer_t *tp_conn_new(tp_worker_t *w, const tp_newconn_t *nc);
+void tp_conn_on_io(tp_peer_t *p, uint32_t events, uint64_t now);
+void tp_conn_tick(tp_peer_t *p, uint64_t now);
+void tp_conn_flush_outbox(tp_peer_t *p, uint64_t now);
+void tp_conn_resume(tp_peer_t *p, uint64_t now);
+void tp_conn_close(tp_peer_t *p, const char *reason);
+void tp_conn_free(tp_peer_t *p);
+void tp_conn_teardown(tp_peer_t *p);
+void tp_misbehave(tp_peer_t *p, int points, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* admit.c (main thread and workers) */
+void tp_addr_group(const struct sockaddr_storage *sa, uint8_t out[16], uint8_t *len);
+void tp_addr_format(const struct sockaddr_storage *sa, char *out, size_t cap, bool with_port);
+int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, size_t cap);
+void tp_event_push(tp_t *tp, const tp_event_t *ev);
+void tp_bucket_init(tp_bucket_t *b, double rate, double burst, uint64_t now);
+bool tp_bucket_take(tp_bucket_t *b, double n, uint64_t now);
+
+/* tp_handle_new: a peer handle never used before (admit.c). */
+uint64_t tp_handle_new(tp_t *tp);
+/* tp_hello_build: our hello (conn.c). */
+int tp_hello_build(tp_t *tp, uint8_t *out, size_t cap, size_t *len);
+
+#endif
