@@ -47,6 +47,7 @@ COMMON_SRC := $(wildcard common/*.c)
 SHM_SRC    := $(wildcard shm/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 STRESS_SRC := $(wildcard tests/stress/*.c)
+TOOLT_SRC  := $(wildcard tests/tools/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 SERVICES   := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c)))))
 TOOLS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
@@ -64,6 +65,8 @@ LINKLIBS  := -Wl,--start-group $(SVCLIBS) $(INTLIBS) -Wl,--end-group
 
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 STRESS_BIN := $(patsubst tests/stress/%.c,$(BUILD)/tests/%,$(STRESS_SRC))
+# helper programs the integration tests drive (not tests themselves)
+TOOLT_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOLT_SRC))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/bin/%,$(BENCH_SRC))
 SERVICE_BIN := $(patsubst %,$(BUILD)/bin/chorus-%,$(SERVICES))
 TOOL_BIN   := $(patsubst %,$(BUILD)/bin/%,$(TOOLS))
@@ -75,7 +78,7 @@ PROGRAMS   := $(NODE_BIN) $(SERVICE_BIN) $(TOOL_BIN)
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(BENCH_BIN)
+all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(TOOLT_BIN) $(BENCH_BIN)
 
 # ---------------------------------------------------------------- deps
 # The one set-up target: every build step depends on the stamp it writes.
@@ -114,6 +117,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(INTLIBS) $(SVCLIBS)
 	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/stress/%.o $(INTLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
+
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(INTLIBS) $(SVCLIBS)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@

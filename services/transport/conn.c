@@ -485,6 +485,7 @@ static void frames(tp_peer_t *p, uint64_t now, batch_t *b)
 			atomic_fetch_add(&tp->c_bad_frames, 1);
 			tp_misbehave(p, TP_BAN_SCORE / 2 + 1, "bad checksum on a %s frame",
 			             wire_type_name(h.type));
+			tp_conn_close(p, "bad frame checksum");
 			break;
 		}
 		if (h.type == WIRE_PING && !tp_bucket_take(&p->ping_bucket, 1, now)) {
@@ -600,9 +601,8 @@ static size_t hs_step(tp_peer_t *p, const uint8_t *buf, size_t len, uint64_t now
 				char want[65], got[65];
 				ch_hex_encode(want, sizeof(want), p->expect_pk, 32);
 				ch_hex_encode(got, sizeof(got), p->hs->remote_pk, 32);
-				tp_misbehave(p, TP_BAN_SCORE,
-				             "impostor: expected key %.16s..., got %.16s...", want,
-				             got);
+				tp_misbehave(p, 10, "impostor: expected key %.16s..., got %.16s...",
+				             want, got);
 			} else {
 				tp_misbehave(p, TP_BAN_SCORE, "bad handshake message 2 (%s)",
 				             ch_strerror(rc));

@@ -11,6 +11,7 @@ BUILD=${CH_BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
 CHORUSD=$BIN/chorusd
 CTL=$BIN/chorusctl
+EVIL=$(cd "$BUILD/tests/tools" 2>/dev/null && pwd)/evil_peer
 T=$(mktemp -d /tmp/chorus-it.XXXXXX)
 declare -a SHM_SEEN=()
 
@@ -91,6 +92,21 @@ node_running() {
 svc_field() {
 	ctl "$1" --json status | grep -o "{\"name\": *\"$2\"[^}]*}" |
 		grep -o "\"$3\": *[^,}]*" | head -1 | sed 's/^[^:]*: *//; s/"//g'
+}
+
+# peer_count NAME: connected peers of node NAME.
+peer_count() {
+	ctl "$1" --json peers | grep -o '"id": *[0-9]*' | wc -l
+}
+
+# has_peers NAME N: node NAME has at least N peers.
+has_peers() {
+	[ "$(peer_count "$1")" -ge "$2" ]
+}
+
+# log_has NAME REGEX: node NAME's log matches.
+log_has() {
+	grep -qE -- "$2" "$T/$1/chorus.log"
 }
 
 # svc_pid NAME SERVICE: from the service's own pid file.

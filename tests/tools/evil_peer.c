@@ -1,0 +1,435 @@
+/* evil_peer: a transport client that misbehaves on purpose, for the
+ * integration tests (tests/integration/transport_*.sh).  It speaks the real
+ * handshake (services/transport/noise.c) with a throwaway identity, then
+ * does one wrong thing and reports how the node reacted.
+ *
+ *   evil_peer MODE HOST PORT [--src IP] [--net NAME] [--count N] [--secs S]
+ *
+ * (capture: evil_peer capture HOST PORT --lport LISTENPORT --out FILE)
+ * MODE: garbage | slowloris | truncated | wrongnet | oldversion | oversized
+ *       | badcrc | badtag | pingflood | unknowntype | refused | hold | capture
+ * Exit 0 when the node reacted as expected (printed on stdout), 1 if not,
+ * 2 on a local error.  `capture LISTENPORT` is a TCP proxy that writes every
+ * byte it forwards to --out FILE; `hold` keeps --count handshaken
+ * connections open for --secs seconds, answering pings, and prints how many
+ * the node closed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "err.h"
+#include "hash.h"
+#include "identity.h"
+#include "mp.h"
+#include "services/transport/noise.h"
+#include "services/transport/wire.h"
+
+static const char *host = "127.0.0.1", *src = NULL, *net = "main", *outfile = NULL;
+static int port, count = 20, secs = 10, lport;
+
+static int dial(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (src) {
+		struct sockaddr_in s = {.sin_family = AF_INET};
+		inet_pton(AF_INET, src, &s.sin_addr);
+		if (bind(fd, (struct sockaddr *)&s, sizeof(s)) != 0) {
+			perror("bind");
+			close(fd);
+			return -1;
+		}
+	}
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, host, &a.sin_addr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* wait_closed: true if the node closes the connection within ms. */
+static bool wait_closed(int fd, int ms)
+{
+	uint64_t end = ch_mono_ns() + (uint64_t)ms * 1000000ULL;
+	uint8_t buf[4096];
+	while (ch_mono_ns() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) > 0) {
+			ssize_t n = read(fd, buf, sizeof(buf));
+			if (n == 0 || (n < 0 && errno == ECONNRESET))
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool read_exact(int fd, uint8_t *buf, size_t n, int ms)
+{
+	size_t got = 0;
+	uint64_t end = ch_mono_ns() + (uint64_t)ms * 1000000ULL;
+	while (got < n && ch_mono_ns() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t k = read(fd, buf + got, n - got);
+		if (k <= 0)
+			return false;
+		got += (size_t)k;
+	}
+	return got == n;
+}
+
+typedef struct sess {
+	int fd;
+	ch_identity_t id;
+	noise_hs_t hs;
+	noise_cipher_t tx, rx;
+	uint8_t magic[4];
+} sess_t;
+
+static size_t hello(uint8_t *out, size_t cap, const char *network, uint64_t v, uint64_t min)
+{
+	ch_mpw_t w;
+	ch_mpw_init(&w);
+	ch_mpw_map(&w, 7);
+	ch_mpw_kv_u64(&w, "v", v);
+	ch_mpw_kv_u64(&w, "min", min);
+	ch_mpw_kv_str(&w, "net", network);
+	ch_mpw_kv_u64(&w, "svc", 1);
+	ch_mpw_kv_u64(&w, "port", 1);
+	ch_mpw_kv_str(&w, "ua", "evil_peer/1");
+	ch_mpw_kv_u64(&w, "t", ch_wall_ms());
+	size_t n = ch_mpw_size(&w) < cap ? ch_mpw_size(&w) : 0;
+	memcpy(out, ch_mpw_data(&w), n);
+	ch_mpw_free(&w);
+	return n;
+}
+
+/* handshake: the three messages as initiator.  true when done. */
+static bool handshake(sess_t *s, const char *network, uint64_t v, uint64_t min)
+{
+	uint8_t seed[32];
+	randombytes_buf(seed, sizeof(seed));
+	ch_ed25519_seed_keypair(&s->id.pk, &s->id.sk, seed);
+	wire_magic(network, s->magic);
+	s->fd = dial();
+	if (s->fd < 0)
+		return false;
+	noise_init(&s->hs, true, &s->id, noise_suites_local(false), NULL);
+	uint8_t m1[NOISE_MSG1_LEN], m2[NOISE_MSG2_MAX], m3[NOISE_MSG3_MAX], h[256];
+	noise_write_msg1(&s->hs, m1);
+	if (write(s->fd, m1, sizeof(m1)) != (ssize_t)sizeof(m1) || !read_exact(s->fd, m2, 35, 5000))
+		return false;
+	size_t l2 = noise_msg2_len(m2, 35);
+	if (l2 == 0 || l2 == SIZE_MAX || !read_exact(s->fd, m2 + 35, l2 - 35, 5000))
+		return false;
+	const uint8_t *rh;
+	size_t rhl, l3;
+	if (noise_read_msg2(&s->hs, m2, l2, NULL, &rh, &rhl) != 0)
+		return false;
+	size_t hl = hello(h, sizeof(h), network, v, min);
+	if (noise_write_msg3(&s->hs, h, hl, m3, sizeof(m3), &l3) != 0 ||
+	    write(s->fd, m3, l3) != (ssize_t)l3)
+		return false;
+	return noise_split(&s->hs, &s->tx, &s->rx) == 0;
+}
+
+static bool send_plain(sess_t *s, const uint8_t *pt, size_t len, bool break_tag)
+{
+	uint8_t rec[NOISE_REC_MAX + NOISE_REC_OVERHEAD];
+	size_t n = noise_seal(&s->tx, pt, len, rec);
+	if (break_tag)
+		rec[n - 1] ^= 0x55;
+	return write(s->fd, rec, n) == (ssize_t)n;
+}
+
+static size_t frame(sess_t *s, uint8_t *out, uint8_t type, const void *payload, uint32_t len)
+{
+	wire_put_hdr(out, s->magic, type, payload, len);
+	memcpy(out + WIRE_HDR_LEN, payload, len);
+	return WIRE_HDR_LEN + len;
+}
+
+/* next_frame: reads records until one frame of `want` type (0: any) comes;
+ * copies its payload.  Returns the type, 0 on close or timeout. */
+static int next_frame(sess_t *s, int want, char *payload, size_t cap, int ms)
+{
+	static uint8_t pbuf[1 << 20];
+	static size_t plen;
+	uint64_t end = ch_mono_ns() + (uint64_t)ms * 1000000ULL;
+	for (;;) {
+		while (plen >= WIRE_HDR_LEN) {
+			wire_hdr_t h;
+			if (wire_get_hdr(pbuf, s->magic, 1 << 20, &h) != 0)
+				return 0;
+			if (plen < WIRE_HDR_LEN + h.len)
+				break;
+			int t = h.type;
+			size_t k = h.len < cap - 1 ? h.len : cap - 1;
+			memcpy(payload, pbuf + WIRE_HDR_LEN, k);
+			payload[k] = 0;
+			memmove(pbuf, pbuf + WIRE_HDR_LEN + h.len, plen - WIRE_HDR_LEN - h.len);
+			plen -= WIRE_HDR_LEN + h.len;
+			if (!want || t == want)
+				return t;
+		}
+		uint8_t hdr[4];
+		int left = (int)((end - ch_mono_ns()) / 1000000);
+		if (left <= 0 || ch_mono_ns() > end || !read_exact(s->fd, hdr, 4, left))
+			return 0;
+		size_t rl = noise_rec_len(hdr, 4);
+		static uint8_t rec[NOISE_REC_MAX + NOISE_REC_OVERHEAD];
+		if (rl == SIZE_MAX || rl == 0)
+			return 0;
+		memcpy(rec, hdr, 4);
+		if (!read_exact(s->fd, rec + 4, rl - 4, 5000))
+			return 0;
+		size_t ptl;
+		if (noise_open(&s->rx, rec, rl, &ptl) != 0 || plen + ptl > sizeof(pbuf))
+			return 0;
+		memcpy(pbuf + plen, rec + 4, ptl);
+		plen += ptl;
+	}
+}
+
+static int result(bool ok, const char *what)
+{
+	printf("%s: %s\n", ok ? "ok" : "UNEXPECTED", what);
+	return ok ? 0 : 1;
+}
+
+static int run_capture(int listen_port)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)listen_port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 4) != 0) {
+		perror("capture: bind");
+		return 2;
+	}
+	FILE *out = fopen(outfile ? outfile : "/dev/null", "wb");
+	if (!out)
+		return 2;
+	printf("capture: listening on %d\n", listen_port);
+	fflush(stdout);
+	uint64_t end = ch_mono_ns() + (uint64_t)secs * 1000000000ULL;
+	struct pollfd lp = {.fd = l, .events = POLLIN};
+	if (poll(&lp, 1, secs * 1000) <= 0)
+		return result(false, "no connection to capture");
+	int c = accept(l, NULL, NULL), u = dial();
+	if (c < 0 || u < 0)
+		return 2;
+	uint64_t bytes = 0;
+	while (ch_mono_ns() < end) {
+		struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = u, .events = POLLIN}};
+		if (poll(p, 2, 100) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			uint8_t buf[65536];
+			ssize_t n = read(p[i].fd, buf, sizeof(buf));
+			if (n <= 0)
+				goto done;
+			fwrite(buf, 1, (size_t)n, out);
+			bytes += (uint64_t)n;
+			if (write(i == 0 ? u : c, buf, (size_t)n) != n)
+				goto done;
+		}
+	}
+done:
+	fclose(out);
+	printf("capture: %llu bytes\n", (unsigned long long)bytes);
+	return bytes > 0 ? 0 : 1;
+}
+
+static int run_hold(void)
+{
+	sess_t *s = calloc((size_t)count, sizeof(*s));
+	bool *closed = calloc((size_t)count, sizeof(bool));
+	int up = 0;
+	for (int i = 0; i < count; i++) {
+		if (handshake(&s[i], net, 1, 1))
+			up++;
+		else
+			closed[i] = true;
+		usleep(20000);
+	}
+	printf("hold: %d of %d connected\n", up, count);
+	fflush(stdout);
+	uint64_t end = ch_mono_ns() + (uint64_t)secs * 1000000000ULL;
+	while (ch_mono_ns() < end) {
+		for (int i = 0; i < count; i++) {
+			if (closed[i])
+				continue;
+			struct pollfd p = {.fd = s[i].fd, .events = POLLIN};
+			if (poll(&p, 1, 0) <= 0)
+				continue;
+			char pl[256];
+			int t = next_frame(&s[i], 0, pl, sizeof(pl), 200);
+			if (t == 0) {
+				closed[i] = true;
+				printf("hold: connection %d closed by the node\n", i);
+				fflush(stdout);
+			} else if (t == WIRE_PING) {
+				uint8_t f[300];
+				size_t n = frame(&s[i], f, WIRE_PONG, pl, (uint32_t)strlen(pl));
+				send_plain(&s[i], f, n, false);
+			}
+		}
+		usleep(10000);
+	}
+	int nclosed = 0;
+	for (int i = 0; i < count; i++)
+		nclosed += closed[i];
+	printf("hold: %d closed\n", nclosed);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: evil_peer MODE HOST PORT [--src IP] [--net NAME] "
+		                "[--count N] [--secs S] [--out FILE]\n");
+		return 2;
+	}
+	ch_crypto_init();
+	const char *mode = argv[1];
+	host = argv[2];
+	port = atoi(argv[3]);
+	for (int i = 4; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--src"))
+			src = argv[i + 1];
+		else if (!strcmp(argv[i], "--net"))
+			net = argv[i + 1];
+		else if (!strcmp(argv[i], "--count"))
+			count = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--secs"))
+			secs = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--out"))
+			outfile = argv[i + 1];
+		else if (!strcmp(argv[i], "--lport"))
+			lport = atoi(argv[i + 1]);
+	}
+	if (!strcmp(mode, "capture"))
+		return run_capture(lport);
+	if (!strcmp(mode, "hold"))
+		return run_hold();
+	sess_t s = {0};
+	char pl[1024];
+	uint8_t f[2048];
+	if (!strcmp(mode, "garbage") || !strcmp(mode, "refused") || !strcmp(mode, "slowloris")) {
+		s.fd = dial();
+		if (s.fd < 0)
+			return result(!strcmp(mode, "refused"), "connect refused");
+		if (!strcmp(mode, "garbage")) {
+			const char *g = "GET / HTTP/1.1\r\nHost: chorus\r\n\r\n";
+			if (write(s.fd, g, strlen(g)) < 0)
+				return 2;
+			return result(wait_closed(s.fd, 5000), "garbage: the node closed");
+		}
+		if (!strcmp(mode, "refused"))
+			return result(wait_closed(s.fd, 3000),
+			              "refused: closed before any handshake");
+		/* slowloris: msg1 one byte at a time, slower than the timeout allows */
+		uint8_t m1[NOISE_MSG1_LEN];
+		noise_hs_t hs;
+		ch_identity_t id;
+		uint8_t seed[32] = {7};
+		ch_ed25519_seed_keypair(&id.pk, &id.sk, seed);
+		noise_init(&hs, true, &id, NOISE_SUITE_CHACHA, NULL);
+		noise_write_msg1(&hs, m1);
+		for (int i = 0; i < NOISE_MSG1_LEN; i++) {
+			if (write(s.fd, m1 + i, 1) != 1)
+				return result(true, "slowloris: the node closed mid-handshake");
+			if (wait_closed(s.fd, 500))
+				return result(true, "slowloris: the node closed mid-handshake");
+		}
+		return result(false, "slowloris: the node waited for the whole message");
+	}
+	if (!strcmp(mode, "truncated")) {
+		uint8_t seed[32];
+		randombytes_buf(seed, 32);
+		ch_ed25519_seed_keypair(&s.id.pk, &s.id.sk, seed);
+		s.fd = dial();
+		uint8_t m1[NOISE_MSG1_LEN], m2[NOISE_MSG2_MAX], m3[NOISE_MSG3_MAX], h[256];
+		noise_init(&s.hs, true, &s.id, NOISE_SUITE_CHACHA, NULL);
+		noise_write_msg1(&s.hs, m1);
+		if (s.fd < 0 || write(s.fd, m1, sizeof(m1)) != (ssize_t)sizeof(m1) ||
+		    !read_exact(s.fd, m2, 35, 5000))
+			return 2;
+		size_t l2 = noise_msg2_len(m2, 35), l3, rhl;
+		const uint8_t *rh;
+		if (!read_exact(s.fd, m2 + 35, l2 - 35, 5000) ||
+		    noise_read_msg2(&s.hs, m2, l2, NULL, &rh, &rhl) != 0)
+			return 2;
+		size_t hl = hello(h, sizeof(h), net, 1, 1);
+		noise_write_msg3(&s.hs, h, hl, m3, sizeof(m3), &l3);
+		if (write(s.fd, m3, l3 / 2) < 0) /* half of message 3, then silence */
+			return 2;
+		return result(wait_closed(s.fd, 15000),
+		              "truncated: the node timed out the handshake");
+	}
+	bool wrong = !strcmp(mode, "wrongnet"), old = !strcmp(mode, "oldversion");
+	if (!handshake(&s, wrong ? "not-this-network" : net, old ? 0 : 1, old ? 0 : 1)) {
+		return result(false, "handshake failed");
+	}
+	if (wrong || old) {
+		if (wrong) /* the frame magic is per network: read with theirs */
+			wire_magic(net, s.magic);
+		int t = next_frame(&s, WIRE_REJECT, pl, sizeof(pl), 5000);
+		printf("reject payload: %s\n", t ? pl + 8 : "(none)");
+		return result(t == WIRE_REJECT && wait_closed(s.fd, 5000),
+		              "refused with a reason, then closed");
+	}
+	if (!strcmp(mode, "oversized")) {
+		uint8_t hdr[WIRE_HDR_LEN];
+		wire_put_hdr(hdr, s.magic, WIRE_PING, "", 0);
+		hdr[5] = 0x10; /* 256 MiB */
+		send_plain(&s, hdr, sizeof(hdr), false);
+		return result(wait_closed(s.fd, 5000), "oversized length: closed");
+	}
+	if (!strcmp(mode, "badcrc")) {
+		size_t n = frame(&s, f, WIRE_PING, "\x81\xa1n\x01", 4);
+		f[12] ^= 1;
+		send_plain(&s, f, n, false);
+		return result(wait_closed(s.fd, 5000), "bad checksum: closed");
+	}
+	if (!strcmp(mode, "badtag")) {
+		size_t n = frame(&s, f, WIRE_PING, "\x81\xa1n\x01", 4);
+		send_plain(&s, f, n, true);
+		return result(wait_closed(s.fd, 5000), "bad record tag: closed");
+	}
+	if (!strcmp(mode, "pingflood")) {
+		for (int i = 0; i < 500; i++) {
+			size_t n = frame(&s, f, WIRE_PING, "\x81\xa1n\x01", 4);
+			if (!send_plain(&s, f, n, false))
+				break;
+		}
+		return result(wait_closed(s.fd, 5000), "ping flood: closed");
+	}
+	if (!strcmp(mode, "unknowntype")) {
+		size_t n = frame(&s, f, 200, "from the future", 15);
+		n += frame(&s, f + n, WIRE_PING, "\x81\xa1n\x05", 4);
+		send_plain(&s, f, n, false);
+		int t = next_frame(&s, WIRE_PONG, pl, sizeof(pl), 5000);
+		return result(t == WIRE_PONG, "unknown type skipped, then PING answered");
+	}
+	fprintf(stderr, "evil_peer: unknown mode %s\n", mode);
+	return 2;
+}
