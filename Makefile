@@ -21,7 +21,7 @@ DESTDIR  ?=
 CC       ?= cc
 # Debian's pkg-config module -> the package that provides it.  The deps target
 # installs exactly these names when a module is missing.
-DEP_MODULES  := libzmq msgpack libsodium liburcu liburcu-cds cmocka libmd
+DEP_MODULES  := libzmq msgpack libsodium liburcu liburcu-qsbr liburcu-cds cmocka libmd
 DEP_PACKAGES := pkg-config libzmq3-dev libmsgpack-dev libsodium-dev liburcu-dev \
                 libcmocka-dev libmd-dev
 
@@ -126,7 +126,7 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(INTLIBS) $(SVCLIBS)
 	$(if $(V),,@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
 
-$(BUILD)/bench/bin/%: $(BUILD)/obj/bench/%.o $(INTLIBS)
+$(BUILD)/bench/bin/%: $(BUILD)/obj/bench/%.o $(INTLIBS) $(SVCLIBS)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@

@@ -168,12 +168,12 @@ static inline double bench_loadavg(void)
 /* ---------------------------------------------------------------- temp dir */
 
 static char bench_tmp_dir[PATH_MAX];
-static char bench_tmp_file[PATH_MAX]; /* one file in it (a socket), or "" */
+static char bench_tmp_file[PATH_MAX]; /* one file or empty dir in it, or "" */
 
 static inline void bench_tmp_cleanup(void)
 {
-	if (bench_tmp_file[0])
-		unlink(bench_tmp_file);
+	if (bench_tmp_file[0] && unlink(bench_tmp_file) != 0)
+		rmdir(bench_tmp_file); /* an (empty) directory */
 	if (bench_tmp_dir[0])
 		rmdir(bench_tmp_dir);
 	bench_tmp_file[0] = 0;
@@ -189,7 +189,7 @@ static inline const char *bench_tmp_path(const char *name)
 		if (!base || !*base)
 			base = "/tmp";
 		int n =
-		    snprintf(bench_tmp_dir, sizeof(bench_tmp_dir), "%s/chorus-ringbench-XXXXXX", base);
+		    snprintf(bench_tmp_dir, sizeof(bench_tmp_dir), "%s/chorus-bench-XXXXXX", base);
 		if (n < 0 || (size_t)n >= sizeof(bench_tmp_dir) || !mkdtemp(bench_tmp_dir)) {
 			bench_tmp_dir[0] = 0;
 			return NULL;
@@ -223,8 +223,8 @@ static inline void bench_on_signal(int sig)
 		kill(bench_child_pid, SIGKILL);
 		waitpid(bench_child_pid, NULL, 0);
 	}
-	if (bench_tmp_file[0])
-		unlink(bench_tmp_file);
+	if (bench_tmp_file[0] && unlink(bench_tmp_file) != 0)
+		rmdir(bench_tmp_file);
 	if (bench_tmp_dir[0])
 		rmdir(bench_tmp_dir);
 	signal(sig, SIG_DFL);

@@ -118,9 +118,15 @@ static uint64_t spawn_floor_ns(void)
 int main(int argc, char **argv)
 {
 	bench_init();
-	const char *bin = argc > 1 ? argv[1] : "build/bin";
+	/* the build to measure: argv[1] (a bin folder), else $CH_BUILD/bin (set
+	 * by bench/run.sh), else build/bin */
+	const char *build = getenv("CH_BUILD");
 	char chorusd[PATH_MAX];
-	snprintf(chorusd, sizeof(chorusd), "%s/chorusd", bin);
+	if (argc > 1)
+		snprintf(chorusd, sizeof(chorusd), "%s/chorusd", argv[1]);
+	else
+		snprintf(chorusd, sizeof(chorusd), "%s/bin/chorusd",
+		         build && *build ? build : "build");
 	const char *dd = bench_tmp_path("node");
 	if (!dd) {
 		fprintf(stderr, "restart_bench: no temp dir\n");

@@ -6,7 +6,10 @@
 # found.  Benchmarks only report; they never assert timings.
 #
 # Environment:
-#   BENCH_ARGS     extra arguments for every program (e.g. "--quick")
+#   BENCH_ONLY     run only these programs (names, space-separated)
+#   BENCH_ARGS     extra arguments for every program run; programs take
+#                  different arguments, so combine it with BENCH_ONLY
+#                  (BENCH_ONLY=ring_bench BENCH_ARGS=--quick make bench)
 #   BENCH_TIMEOUT  seconds after which a program is killed (default 600)
 #
 # The JSON line format and the ratio rule are in docs/benchmarks.md.
@@ -16,6 +19,8 @@ build=${1:-build}
 bindir=$build/bench/bin
 results=$build/bench/results.jsonl
 timeout_s=${BENCH_TIMEOUT:-600}
+# programs that start nodes find the build here (as the integration tests do)
+export CH_BUILD="$build"
 
 if [ ! -d "$bindir" ]; then
 	echo "bench/run.sh: no $bindir (run 'make bench')" >&2
@@ -39,8 +44,14 @@ for prog in "$bindir"/*; do
 	if [ ! -f "$prog" ] || [ ! -x "$prog" ]; then
 		continue
 	fi
-	ran=$((ran + 1))
 	name=$(basename "$prog")
+	if [ -n "${BENCH_ONLY:-}" ]; then
+		case " $BENCH_ONLY " in
+		*" $name "*) ;;
+		*) continue ;;
+		esac
+	fi
+	ran=$((ran + 1))
 	echo "== $name ${BENCH_ARGS:-}" >&2
 	echo 1 >"$status_file"
 	# The status goes through a file: a pipeline's status is its last command's.
@@ -57,7 +68,7 @@ for prog in "$bindir"/*; do
 done
 
 if [ "$ran" = 0 ]; then
-	echo "bench/run.sh: no bench programs in $bindir" >&2
+	echo "bench/run.sh: no bench programs to run in $bindir${BENCH_ONLY:+ (BENCH_ONLY=$BENCH_ONLY)}" >&2
 	exit 1
 fi
 

@@ -21,7 +21,7 @@
  *
  * ---------------------------------------------------------------- records
  * A record is a 16-byte header {u32 size, u32 tag, u64 seq} followed by
- * `size` payload bytes (1 .. max_rec), padded to 8 bytes.  Records are
+ * `size` payload bytes (1 .. max_rec), padded to 16 bytes.  Records are
  * contiguous in the data area: when a record does not fit before the end,
  * the producer writes a pad marker and starts again at offset 0, so a
  * consumer always sees a record's payload as one contiguous span (zero-copy

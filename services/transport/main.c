@@ -749,6 +749,7 @@ static int tp_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 static int tp_work(ch_svc_t *svc, void *user, uint64_t now)
 {
 	tp_t *tp = user;
+	rcu_quiescent_state(); /* QSBR: no RCU reference survives a loop turn */
 	int done = drain_relay(tp);
 	publish_events(tp);
 	if (now - tp->last_dial_ns >= DIAL_EVERY_NS) {
@@ -838,7 +839,9 @@ static void tp_fini(ch_svc_t *svc, void *user)
 		ch_svc_unwatch(svc, tp->listen_fd[i]);
 		close(tp->listen_fd[i]);
 	}
-	rcu_barrier(); /* every call_rcu has run: peers and snapshots freed */
+	rcu_thread_offline(); /* QSBR: waiting for grace periods while online deadlocks */
+	rcu_barrier();        /* every call_rcu has run: peers and snapshots freed */
+	rcu_thread_online();
 	tp_peertab_fini(&tp->table);
 	tp_bans_close(&tp->bans);
 	ch_identity_wipe(&tp->ident);

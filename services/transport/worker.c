@@ -93,7 +93,9 @@ static void *worker_main(void *arg)
 		for (size_t i = 0; i < w->npeers && !paused; i++)
 			paused = w->peers[i]->paused;
 		/* a paused peer waits for relay to drain: retry every ms */
+		rcu_thread_offline(); /* blocking: do not hold up grace periods */
 		int n = epoll_wait(w->epfd, evs, 64, paused ? 1 : 100);
+		rcu_thread_online();
 		uint64_t now = ch_mono_ns();
 		if (n < 0 && errno != EINTR) {
 			CH_LOG_ERROR("worker %d: epoll_wait: %s", w->idx, strerror(errno));

@@ -295,9 +295,15 @@ static int run_hold(void)
 		usleep(10000);
 	}
 	int nclosed = 0;
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count; i++) {
 		nclosed += closed[i];
+		if (s[i].fd > 0)
+			close(s[i].fd);
+	}
 	printf("hold: %d closed\n", nclosed);
+	fflush(stdout);
+	free(s);
+	free(closed);
 	return 0;
 }
 
