@@ -7,7 +7,8 @@
  *
  * (capture: evil_peer capture HOST PORT --lport LISTENPORT --out FILE)
  * MODE: garbage | slowloris | truncated | wrongnet | oldversion | oversized
- *       | badcrc | badtag | pingflood | unknowntype | refused | hold | capture
+ *       | badcrc | badtag | pingflood | unknowntype | txflood | refused | hold
+ *       | capture
  * Exit 0 when the node reacted as expected (printed on stdout), 1 if not,
  * 2 on a local error.  `capture LISTENPORT` is a TCP proxy that writes every
  * byte it forwards to --out FILE; `hold` keeps --count handshaken
@@ -15,6 +16,7 @@
  * the node closed. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -428,6 +430,46 @@ int main(int argc, char **argv)
 				break;
 		}
 		return result(wait_closed(s.fd, 5000), "ping flood: closed");
+	}
+	if (!strcmp(mode, "txflood")) {
+		/* TX frames for --secs seconds through a non-blocking socket:
+		 * with nobody draining the node's ring, the node must stop
+		 * reading (TCP backpressure) and keep the connection. */
+		fcntl(s.fd, F_SETFL, fcntl(s.fd, F_GETFL) | O_NONBLOCK);
+		static uint8_t tx[1000], rec[64 * 1024];
+		memset(tx, 0x5a, sizeof(tx));
+		size_t fl = frame(&s, f, WIRE_TX, tx, 600);
+		uint64_t sent = 0, end = ch_mono_ns() + (uint64_t)secs * 1000000000ULL;
+		uint64_t stalled_since = 0, stalled_ns = 0;
+		size_t rl = 0, off = 0;
+		while (ch_mono_ns() < end) {
+			if (off == rl) { /* seal 16 frames into a record */
+				uint8_t pt[16 * 700];
+				size_t n = 0;
+				for (int k = 0; k < 16; k++, n += fl)
+					memcpy(pt + n, f, fl);
+				rl = noise_seal(&s.tx, pt, n, rec);
+				off = 0;
+			}
+			ssize_t w = write(s.fd, rec + off, rl - off);
+			if (w > 0) {
+				off += (size_t)w;
+				sent += (uint64_t)w;
+				stalled_since = 0;
+				continue;
+			}
+			if (w < 0 && errno != EAGAIN)
+				return result(false, "txflood: the node closed the connection");
+			uint64_t now = ch_mono_ns();
+			if (!stalled_since)
+				stalled_since = now;
+			stalled_ns = now - stalled_since;
+			usleep(1000);
+		}
+		printf("txflood: sent %llu bytes; blocked for the last %.1f s\n",
+		       (unsigned long long)sent, (double)stalled_ns / 1e9);
+		return result(stalled_ns > 1000000000ULL && sent < 256ULL << 20,
+		              "txflood: the node stopped reading and kept the connection");
 	}
 	if (!strcmp(mode, "unknowntype")) {
 		size_t n = frame(&s, f, 200, "from the future", 15);
