@@ -44,3 +44,11 @@ wait_until 10 node_running c || fail "node with good config did not start"
 expect_refusal 'in use by another chorusd' --datadir "$T/c" --listen 127.0.0.1:$((PORT_BASE + 5))
 node_running c || fail "the running node suffered from the refused second one"
 kill -TERM "$PID_c"; wait "$PID_c" || fail "stop failed"
+
+# the sample configuration documents real keys with valid values: every
+# line uncommented must parse
+sample=$(dirname "$0")/../../deploy/chorus.conf.sample
+sed -n 's/^# \([a-z-]* = [^#]*\).*/\1/p' "$sample" >"$T/sample.conf"
+[ "$(wc -l <"$T/sample.conf")" -ge 20 ] || fail "too few keys taken from the sample"
+"$CHORUSD" --config "$T/sample.conf" --help >/dev/null || fail "deploy/chorus.conf.sample does not parse"
+ok "deploy/chorus.conf.sample: $(wc -l <"$T/sample.conf") keys parse"
