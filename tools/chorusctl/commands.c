@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chorusctl.h"
+#include "cmd_mempool.h"
 #include "err.h"
 #include "mpjson.h"
 
@@ -552,6 +553,30 @@ const ctl_cmd_t ctl_cmds[] = {
      .help = "list banned addresses",
      .target = "transport",
      .print = ctl_print_bans},
+    /* mempool (cmd_mempool.c) */
+    {.name = "tx submit",
+     .args = "HEX|--random [--fee N] [--count N]",
+     .help = "submit a transaction, or N random ones signed with throwaway keys",
+     .target = "mempool",
+     .cmd = "submit",
+     .local = ctl_local_tx_submit},
+    {.name = "tx get",
+     .args = "ID",
+     .help = "one pooled transaction by id",
+     .target = "mempool",
+     .cmd = "get",
+     .build = ctl_build_tx_get},
+    {.name = "mempool info",
+     .help = "pool size, bounds, minimum fee rate, evictions, expiries",
+     .target = "mempool",
+     .cmd = "info"},
+    {.name = "mempool list",
+     .args = "[--top N]",
+     .help = "the best transactions by fee rate (default 20)",
+     .target = "mempool",
+     .cmd = "top",
+     .build = ctl_build_mempool_list,
+     .print = ctl_print_mempool_list},
     {.name = "shell",
      .help = "read commands from stdin, one per line (quit, exit or EOF ends)",
      .local = ctl_shell},
