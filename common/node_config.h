@@ -49,6 +49,14 @@ typedef struct ch_node_config {
 	int64_t peer_msg_rate;
 	uint64_t peer_byte_rate;
 	char cipher[24];
+	/* mempool */
+	int64_t mempool_max_count;
+	uint64_t mempool_max_bytes;
+	int64_t mempool_per_sender;
+	int64_t mempool_replace_bump;
+	uint64_t mempool_expiry_ms;
+	int64_t mempool_min_fee_rate;
+	uint64_t mempool_fee_halflife_ms;
 	/* rings */
 	uint64_t ring_size;
 	uint64_t ring_max_msg;

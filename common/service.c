@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "ctlsock.h"
 #include "err.h"
+#include "hash.h"
 #include "log.h"
 
 #define SVC_MAX_WATCH  64
@@ -79,6 +80,17 @@ void ch_svc_want_space(ch_svc_t *svc, ch_ring_id_t id)
 {
 	if ((int)id >= 0 && id < CH_RING_COUNT && svc->roles[id] == SHM_RING_PRODUCER)
 		svc->want_space[id] = true;
+}
+
+uint64_t ch_svc_node_epoch(const ch_svc_t *svc)
+{
+	uint64_t in[2] = {(uint64_t)atomic_load(&svc->node->chorusd_pid),
+	                  svc->node->started_wall_ms};
+	uint8_t h[32];
+	uint64_t e;
+	ch_blake2b256(h, in, sizeof(in));
+	memcpy(&e, h, sizeof(e));
+	return e;
 }
 
 void *ch_svc_zctx(ch_svc_t *svc)

@@ -85,6 +85,12 @@ shm_ring_t *ch_svc_ring(ch_svc_t *svc, ch_ring_id_t id);
  * commits.  Cleared at the next turn. */
 void ch_svc_want_space(ch_svc_t *svc, ch_ring_id_t id);
 
+/* ch_svc_node_epoch: a number that identifies this run of the node (chorusd's
+ * pid and start time, from the node control block): the node's rings are
+ * new when it changes, so ring sequence numbers start again from 0.  A
+ * consumer that persists the last seq it applied keys it with this. */
+uint64_t ch_svc_node_epoch(const ch_svc_t *svc);
+
 /* ch_svc_zctx: the service's ZeroMQ context (for its own sockets). */
 void *ch_svc_zctx(ch_svc_t *svc);
 

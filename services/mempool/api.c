@@ -22,35 +22,6 @@ typedef struct mp_api {
 	mp_core_t *core;
 } mp_api_t;
 
-/* mp_ring_epoch: see api.h; reads chorusd's start time so that a reused pid never looks like the
- * same node. */
-uint64_t mp_ring_epoch(int ppid)
-{
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", ppid);
-	FILE *f = fopen(path, "r");
-	if (f) {
-		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-		buf[n] = 0;
-		fclose(f);
-		/* fields after the command name (which may hold spaces and
-		 * parentheses): state is field 3, starttime field 22 */
-		char *p = strrchr(buf, ')');
-		for (int field = 2; p && field < 22; field++) {
-			p = strchr(p + 1, ' ');
-		}
-		if (p)
-			start = strtoull(p + 1, NULL, 10);
-	}
-	uint64_t in[2] = {(uint64_t)ppid, start};
-	uint8_t h[32];
-	uint64_t e;
-	ch_blake2b256(h, in, sizeof(in));
-	memcpy(&e, h, sizeof(e));
-	return e;
-}
-
 /* ---------------------------------------------------------------- writers */
 
 static void kv_double(ch_mpw_t *w, const char *key, double v)
@@ -447,8 +418,15 @@ int mp_api_init(ch_svc_t *svc, void **user)
 	}
 	a->svc = svc;
 	mp_pool_cfg_default(&cfg->pool);
+	cfg->pool.max_count = (uint32_t)nc->mempool_max_count;
+	cfg->pool.max_bytes = nc->mempool_max_bytes;
+	cfg->pool.per_sender_max = (uint32_t)nc->mempool_per_sender;
+	cfg->pool.bump_pct = (uint32_t)nc->mempool_replace_bump;
+	cfg->pool.expiry_ms = nc->mempool_expiry_ms;
+	cfg->pool.base_rate_milli = (uint64_t)nc->mempool_min_fee_rate * 1000;
+	cfg->pool.halflife_ms = nc->mempool_fee_halflife_ms;
 	snprintf(cfg->journal_path, sizeof(cfg->journal_path), "%s/mempool.journal", nc->datadir);
-	cfg->ring_epoch = mp_ring_epoch((int)getppid());
+	cfg->ring_epoch = ch_svc_node_epoch(svc);
 	cfg->on_event = on_event;
 	cfg->event_user = a;
 	char err[512];

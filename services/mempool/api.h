@@ -18,9 +18,4 @@ int mp_api_status(ch_svc_t *svc, void *user, ch_mpw_t *w);
 int mp_api_drain(ch_svc_t *svc, void *user);
 void mp_api_fini(ch_svc_t *svc, void *user);
 
-/* mp_ring_epoch: a number that changes whenever chorusd (and so the node's
- * rings) is new: a hash of the parent's pid and its start time from
- * /proc/PID/stat (pids are reused; pid and start time together are not). */
-uint64_t mp_ring_epoch(int ppid);
-
 #endif
