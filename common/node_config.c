@@ -228,10 +228,11 @@ static const ch_cfg_opt_t node_opts[] = {
      CH_CFG_AT(C, ring_max_msg)},
     {.key = "ring-spin-us",
      .type = CH_CFG_INT,
-     .def = "50",
+     .def = "0",
      .min = 0,
      .max = 1000000,
-     .help = "microseconds a service spins on its rings before sleeping",
+     .help = "microseconds a service spins on its rings before sleeping (0: sleep at once; 50-200 "
+             "with cores to spare)",
      CH_CFG_AT(C, ring_spin_us)},
     {.key = "help",
      .type = CH_CFG_BOOL,

@@ -418,17 +418,26 @@ static void svc_teardown(ch_svc_t *svc)
 }
 
 /* sleep_rings: declares sleep on every ring we wait on; false if one of
- * them has work already (then we must not sleep). */
-static bool sleep_rings(ch_svc_t *svc, bool prepared[CH_RING_COUNT])
+ * them has new work (then we must not sleep).  For an input ring, "new"
+ * means published after seen[i], the position it had before the service's
+ * last turn: records the service left there on purpose (its output is full)
+ * do not keep it awake, records that arrived during the turn do. */
+static bool sleep_rings(ch_svc_t *svc, const uint64_t seen[CH_RING_COUNT],
+                        bool prepared[CH_RING_COUNT])
 {
 	bool ok = true;
 	for (int i = 0; i < CH_RING_COUNT; i++) {
 		prepared[i] = false;
 		if (!svc->rings[i])
 			continue;
-		if (svc->roles[i] == SHM_RING_PRODUCER && !svc->want_space[i])
+		bool may;
+		if (svc->roles[i] == SHM_RING_CONSUMER)
+			may = shm_ring_sleep_prepare_seen(svc->rings[i], seen[i]);
+		else if (svc->want_space[i])
+			may = shm_ring_sleep_prepare(svc->rings[i]);
+		else
 			continue;
-		if (!shm_ring_sleep_prepare(svc->rings[i])) {
+		if (!may) {
 			ok = false;
 			continue;
 		}
@@ -463,8 +472,12 @@ static void svc_loop(ch_svc_t *svc)
 				return;
 			}
 		}
-		for (int i = 0; i < CH_RING_COUNT; i++)
+		uint64_t seen[CH_RING_COUNT] = {0};
+		for (int i = 0; i < CH_RING_COUNT; i++) {
 			svc->want_space[i] = false;
+			if (svc->rings[i] && svc->roles[i] == SHM_RING_CONSUMER)
+				seen[i] = shm_ring_published(svc->rings[i]);
+		}
 		int did = svc->ops->work ? svc->ops->work(svc, svc->user, now) : 0;
 		if (did > 0)
 			last_work = now;
@@ -481,7 +494,7 @@ static void svc_loop(ch_svc_t *svc)
 		long timeout = SVC_TICK_MS;
 		if (spinning || svc->stop)
 			timeout = 0;
-		else if (!sleep_rings(svc, prepared))
+		else if (!sleep_rings(svc, seen, prepared))
 			timeout = 0;
 		for (int i = 0; i < CH_RING_COUNT; i++)
 			if (prepared[i])

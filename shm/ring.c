@@ -443,6 +443,29 @@ bool shm_ring_sleep_prepare(shm_ring_t *r)
 	return true;
 }
 
+uint64_t shm_ring_published(shm_ring_t *r)
+{
+	if (!r)
+		return 0;
+	/* acquire: a later read of the records up to here sees their bytes */
+	return atomic_load_explicit(&r->sh->tail, memory_order_acquire);
+}
+
+bool shm_ring_sleep_prepare_seen(shm_ring_t *r, uint64_t seen)
+{
+	if (!r || r->role != SHM_RING_CONSUMER)
+		return false;
+	atomic_store_explicit(&r->sh->cons_sleeping, 1, memory_order_relaxed);
+	/* the same fence as sleep_prepare: pairs with the producer's fence
+	 * after its publish */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&r->sh->tail, memory_order_acquire) != seen) {
+		atomic_store_explicit(&r->sh->cons_sleeping, 0, memory_order_relaxed);
+		return false;
+	}
+	return true;
+}
+
 void shm_ring_sleep_done(shm_ring_t *r)
 {
 	if (!r || r->role == SHM_RING_OBSERVER)

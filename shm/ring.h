@@ -243,6 +243,19 @@ bool shm_ring_ready(shm_ring_t *r);
 bool shm_ring_sleep_prepare(shm_ring_t *r);
 void shm_ring_sleep_done(shm_ring_t *r);
 
+/* shm_ring_published: the consumer's view of the producer's published
+ * position (acquire).  With shm_ring_sleep_prepare_seen, an event loop can
+ * sleep while records it chose not to consume yet (its output is full) are
+ * still in the ring: it sleeps unless something was published after it
+ * looked. */
+uint64_t shm_ring_published(shm_ring_t *r);
+
+/* shm_ring_sleep_prepare_seen: consumer only.  Like sleep_prepare, but the
+ * condition to stay awake is "published beyond seen" instead of "anything
+ * unread".  Returns true if it may sleep (the flag stays set, so the next
+ * publish wakes it). */
+bool shm_ring_sleep_prepare_seen(shm_ring_t *r, uint64_t seen);
+
 /* shm_ring_wake_fd: the fd this side sleeps on (-1 if none). */
 int shm_ring_wake_fd(const shm_ring_t *r);
 

@@ -97,6 +97,25 @@ void tp_misbehave(tp_peer_t *p, int points, const char *fmt, ...)
 	}
 }
 
+/* note_queued: publishes how many bytes this peer has waiting in the
+ * worker (staged and sealed but unsent), for the main thread's outbound
+ * backpressure; wakes the main thread when a peer it stopped for has
+ * drained below half the soft limit. */
+static void note_queued(tp_peer_t *p)
+{
+	uint64_t q = p->slen + (p->wlen - p->woff);
+	/* seq_cst store then load, paired with the main thread's store of
+	 * main_blocked then load of queued (over_soft): one of the two sees
+	 * the other's store, so no wake-up is lost */
+	atomic_store_explicit(&p->queued, q, memory_order_seq_cst);
+	if (q < TP_OUT_SOFT / 2 && atomic_load_explicit(&p->main_blocked, memory_order_seq_cst) &&
+	    atomic_exchange(&p->main_blocked, false)) {
+		uint64_t one = 1;
+		ssize_t n = write(p->w->tp->main_evfd, &one, sizeof(one));
+		(void)n;
+	}
+}
+
 /* ---------------------------------------------------------------- output */
 
 static void arm(tp_peer_t *p, bool out)
@@ -134,29 +153,36 @@ static void write_out(tp_peer_t *p, uint64_t now)
 	p->woff = p->wlen = 0;
 	if (p->want_out)
 		arm(p, false);
+	note_queued(p);
 }
 
 /* seal_staged: seals staged frames into records, as long as wbuf is not
  * too full, then writes. */
 static void seal_staged(tp_peer_t *p, uint64_t now)
 {
+	/* Seal ahead of the socket by at most WBUF_HIGH; when the socket took
+	 * everything, seal the next part at once (otherwise the rest would
+	 * wait for the next message or ping). */
 	size_t off = 0;
-	while (off < p->slen && p->wlen - p->woff < WBUF_HIGH) {
-		size_t chunk = p->slen - off;
-		if (chunk > NOISE_REC_MAX)
-			chunk = NOISE_REC_MAX;
-		if (!grow(&p->wbuf, &p->wcap, p->wlen + chunk + NOISE_REC_OVERHEAD)) {
-			tp_conn_close(p, "out of memory sealing records");
-			return;
+	do {
+		while (off < p->slen && p->wlen - p->woff < WBUF_HIGH) {
+			size_t chunk = p->slen - off;
+			if (chunk > NOISE_REC_MAX)
+				chunk = NOISE_REC_MAX;
+			if (!grow(&p->wbuf, &p->wcap, p->wlen + chunk + NOISE_REC_OVERHEAD)) {
+				tp_conn_close(p, "out of memory sealing records");
+				return;
+			}
+			p->wlen += noise_seal(&p->tx, p->stage + off, chunk, p->wbuf + p->wlen);
+			off += chunk;
 		}
-		p->wlen += noise_seal(&p->tx, p->stage + off, chunk, p->wbuf + p->wlen);
-		off += chunk;
-	}
+		write_out(p, now);
+	} while (off < p->slen && p->wlen == 0 && !p->closing);
 	if (off) {
 		memmove(p->stage, p->stage + off, p->slen - off);
 		p->slen -= off;
 	}
-	write_out(p, now);
+	note_queued(p);
 }
 
 /* stage_frame: appends one frame we generate ourselves. */

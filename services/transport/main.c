@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -270,6 +271,18 @@ static void publish_events(tp_t *tp)
 
 /* ---------------------------------------------------------------- outbound */
 
+/* over_soft: the peer has more than TP_OUT_SOFT bytes waiting (outbox,
+ * staged, unsent): a directed message to it waits in relay.transport, so
+ * relay feels the backpressure instead of the peer being dropped. */
+static bool over_soft(tp_peer_t *p)
+{
+	pthread_mutex_lock(&p->out_lock);
+	uint64_t q = p->olen + atomic_load_explicit(&p->queued, memory_order_seq_cst);
+	bool dead = p->dead;
+	pthread_mutex_unlock(&p->out_lock);
+	return !dead && q > TP_OUT_SOFT;
+}
+
 /* append_frame: one frame into a peer's outbox.  Returns true if the
  * peer's worker needs a wake-up. */
 static bool append_frame(tp_t *tp, tp_peer_t *p, uint8_t type, const uint8_t *payload, uint32_t len)
@@ -340,6 +353,7 @@ static void misbehave_from_relay(tp_t *tp, const ch_msg_misbehave_t *m)
 static int drain_relay(tp_t *tp)
 {
 	bool wake[TP_MAX_WORKERS] = {false};
+	bool blocked = false;
 	int done = 0;
 	shm_rec_t rec;
 	rcu_read_lock();
@@ -353,7 +367,6 @@ static int drain_relay(tp_t *tp)
 			             ch_strerror(rc));
 			break;
 		}
-		done++;
 		if (rec.tag == CH_TAG_SEND && rec.size >= sizeof(ch_msg_send_t)) {
 			ch_msg_send_t m;
 			memcpy(&m, rec.data, sizeof(m));
@@ -364,6 +377,16 @@ static int drain_relay(tp_t *tp)
 				atomic_fetch_add(&tp->c_out_dropped, 1);
 			} else if (m.mode == CH_SEND_ONE) {
 				tp_peer_t *p = tp_peertab_find(s, m.peer);
+				if (p && over_soft(p)) {
+					/* wait, without consuming, until its worker
+					 * drains it (the worker writes main_evfd) */
+					atomic_store(&p->main_blocked, true);
+					if (over_soft(p)) {
+						blocked = true;
+						break;
+					}
+					atomic_store(&p->main_blocked, false);
+				}
 				if (p && append_frame(tp, p, m.type, pl, len))
 					wake[p->w->idx] = true;
 				else if (!p)
@@ -399,8 +422,11 @@ static int drain_relay(tp_t *tp)
 			atomic_fetch_add(&tp->c_out_dropped, 1);
 		}
 		shm_ring_advance(tp->from_relay);
+		done++;
 	}
 	rcu_read_unlock();
+	if (blocked)
+		atomic_fetch_add(&tp->c_out_blocked, 1);
 	if (done)
 		shm_ring_commit(tp->from_relay);
 	for (int i = 0; i < tp->nworkers; i++)
@@ -410,6 +436,15 @@ static int drain_relay(tp_t *tp)
 }
 
 /* ---------------------------------------------------------------- accept */
+
+/* on_drained: a peer the main thread stopped for has room again; the
+ * next loop turn (tp_work) retries relay.transport. */
+static void on_drained(ch_svc_t *svc, void *arg, int fd, short revents)
+{
+	uint64_t v;
+	ssize_t n = read(fd, &v, sizeof(v));
+	(void)n;
+}
 
 static void on_accept(ch_svc_t *svc, void *arg, int fd, short revents)
 {
@@ -735,10 +770,11 @@ static void write_counters(tp_t *tp, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "bad_frames", atomic_load(&tp->c_bad_frames));
 	ch_mpw_kv_u64(w, "ring_full", atomic_load(&tp->c_ring_full));
 	ch_mpw_kv_u64(w, "out_dropped", atomic_load(&tp->c_out_dropped));
+	ch_mpw_kv_u64(w, "out_blocked", atomic_load(&tp->c_out_blocked));
 	ch_mpw_kv_u64(w, "listen_port", tp->listen_port);
 	ch_mpw_kv_u64(w, "io_threads", (uint64_t)tp->nworkers);
 }
-#define NCOUNTERS 14
+#define NCOUNTERS 15
 
 static int tp_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 {
@@ -794,6 +830,9 @@ static int tp_init(ch_svc_t *svc, void **user)
 	tp->handle_base = ch_wall_ms() << 20;
 	pthread_mutex_init(&tp->ring_lock, NULL);
 	pthread_mutex_init(&tp->ev_lock, NULL);
+	tp->main_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (tp->main_evfd < 0 || ch_svc_watch(svc, tp->main_evfd, ZMQ_POLLIN, on_drained, tp) != 0)
+		return CH_EIO;
 	tp->to_relay = ch_svc_ring(svc, CH_RING_TRANSPORT_RELAY);
 	tp->from_relay = ch_svc_ring(svc, CH_RING_RELAY_TRANSPORT);
 	rcu_register_thread();
@@ -844,6 +883,8 @@ static void tp_fini(ch_svc_t *svc, void *user)
 	rcu_thread_online();
 	tp_peertab_fini(&tp->table);
 	tp_bans_close(&tp->bans);
+	ch_svc_unwatch(svc, tp->main_evfd);
+	close(tp->main_evfd);
 	ch_identity_wipe(&tp->ident);
 	rcu_unregister_thread();
 	free(tp);

@@ -114,7 +114,9 @@ typedef struct tp_peer {
 	bool dead;     /* under out_lock: no more appends */
 	bool overflow; /* under out_lock: exceeded TP_OUT_HARD */
 	_Atomic bool notified;
-	_Atomic bool close_req; /* the main thread asks the worker to close */
+	_Atomic bool close_req;    /* the main thread asks the worker to close */
+	_Atomic uint64_t queued;   /* bytes staged and unsent in the worker */
+	_Atomic bool main_blocked; /* the main thread stopped draining for it */
 	char close_req_reason[96];
 
 	/* statistics, read by commands */
@@ -233,6 +235,8 @@ struct tp {
 	uint64_t handle_base;
 	_Atomic uint64_t handle_next;
 
+	int main_evfd; /* workers wake the main thread: a blocked peer drained */
+
 	/* transport.relay: one producer handle shared by the workers */
 	pthread_mutex_t ring_lock;
 	shm_ring_t *to_relay;
@@ -263,7 +267,7 @@ struct tp {
 
 	/* counters */
 	_Atomic uint64_t c_accepted, c_refused, c_dialed, c_handshake_fail, c_banned, c_ring_full,
-	    c_bad_frames, c_out_dropped;
+	    c_bad_frames, c_out_dropped, c_out_blocked;
 };
 
 /* worker.c */
