@@ -1,14 +1,10 @@
-/* chorus-discovery: the discovery service.  Its own logic arrives with its issue; until
- * then it runs in the common service frame (common/service.h): joins its
- * rings, answers ping/status/help, heartbeats, publishes metrics, and stops
- * in order on SIGTERM. */
-#include "service.h"
+/* chorus-discovery: the discovery service: the BitTorrent-compatible DHT
+ * (BEP 5, BEP 44) of svc.h, run in the common service frame
+ * (common/service.h). */
+#include "svc.h"
 
-static const ch_svc_ops_t discovery_ops = {
-    .name = "discovery",
-};
-
+/* main: the discovery service in the common frame. */
 int main(int argc, char **argv)
 {
-	return ch_svc_main(&discovery_ops, argc, argv);
+	return ch_svc_main(&disc_ops, argc, argv);
 }

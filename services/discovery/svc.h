@@ -1,0 +1,68 @@
+/* svc.h: the discovery service inside the common service frame
+ * (common/service.h): one DHT core (dht.h) on the node's UDP port, driven
+ * by dht_net.h from the frame's loop, its state persisted in the datadir,
+ * its commands (dht_put, dht_get, dht_lookup, dht_status, dht_bootstrap,
+ * dht_announce, dht_peers), events and metrics.
+ *
+ * Issue 8 (membership, address book, dialing) adds to this service; the
+ * hooks it needs are here already: disc_t holds the core and the host, and
+ * dht_announce / dht_get_peers are the operations membership uses on
+ * SHA-1("chorus:" + network).
+ *
+ * Single-threaded: everything runs on the frame's loop. */
+#ifndef CH_DISC_SVC_H
+#define CH_DISC_SVC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dht.h"
+#include "dht_net.h"
+#include "identity.h"
+#include "service.h"
+
+/* A command waits for its lookup at most this long (chorusctl's default
+ * timeout is 3 s), and never more than half the heartbeat timeout: while
+ * it waits it runs the DHT but not the frame's loop. */
+#define DISC_CMD_BUDGET_MS 2500
+/* The state file is rewritten at most this often while it changes. */
+#define DISC_SAVE_NS (5ull * 1000000000ull)
+/* The state file in the datadir. */
+#define DISC_STATE_FILE "dht.dat"
+
+typedef struct disc {
+	ch_svc_t *svc;
+	dht_net_t *net;
+	dht_t *d; /* node 0 of net */
+	dht_addr_t addr;
+	ch_identity_t ident;
+	char state_path[CH_PATH_MAX + 16];
+	uint64_t next_save;
+	bool joined; /* event sent when the table first held a node */
+	uint64_t budget_ms;
+} disc_t;
+
+/* The service's ops and command table (svc_cmd.c). */
+extern const ch_svc_ops_t disc_ops;
+
+/* The frame hooks (svc.c), see service.h: disc_init loads the identity,
+ * binds the UDP socket (a port in use is fatal: CH_EINVAL), loads the
+ * state file, bootstraps from the seeds; disc_work runs the DHT and saves
+ * the state every DISC_SAVE_NS while it changes; disc_fini saves it. */
+int disc_init(ch_svc_t *svc, void **user);
+int disc_work(ch_svc_t *svc, void *user, uint64_t now_ns);
+int disc_status(ch_svc_t *svc, void *user, ch_mpw_t *w);
+int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w);
+void disc_fini(ch_svc_t *svc, void *user);
+
+/* disc_resolve: HOST (name or IPv4; "" = any) to an IPv4 address in
+ * network order.  Returns 0 or CH_ENOENT. */
+int disc_resolve(const char *host, uint32_t *ip);
+
+/* disc_addr_str: "a.b.c.d:port" into buf. */
+const char *disc_addr_str(const dht_addr_t *a, char *buf, size_t cap);
+
+/* disc_save: writes the state file now (if dirty or force). */
+void disc_save(disc_t *x, bool force);
+
+#endif
