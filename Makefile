@@ -24,6 +24,9 @@ CC       ?= cc
 DEP_MODULES  := libzmq msgpack libsodium liburcu liburcu-qsbr liburcu-cds cmocka libmd
 DEP_PACKAGES := pkg-config libzmq3-dev libmsgpack-dev libsodium-dev liburcu-dev \
                 libcmocka-dev libmd-dev
+# Reference peers for the DHT interoperability tests: installed when
+# possible (root on Debian); the tests skip, saying why, without them.
+DEP_OPTIONAL := python3-libtorrent nodejs npm
 
 OPT      ?= -O2
 CSTD     := -std=c11 -D_GNU_SOURCE
@@ -84,7 +87,7 @@ all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(TOOLT_BIN) $(
 # The one set-up target: every build step depends on the stamp it writes.
 $(BUILD)/deps.mk: tools/deps.sh Makefile
 	@mkdir -p $(BUILD)
-	@sh tools/deps.sh "$(DEP_MODULES)" "$(DEP_PACKAGES)" > $@.tmp && mv $@.tmp $@
+	@sh tools/deps.sh "$(DEP_MODULES)" "$(DEP_PACKAGES)" "$(DEP_OPTIONAL)" > $@.tmp && mv $@.tmp $@
 
 deps: $(BUILD)/deps.mk
 

@@ -2,14 +2,19 @@
 # When nobody drains transport.relay, transport stops reading from the peer
 # (TCP backpressure) instead of buffering: the sender blocks, the node's
 # memory stays flat, the connection stays up and nothing is counted as
-# misbehaviour.  (Until the relay issue lands, relay does not drain the
-# ring at all, which is exactly the stopped consumer this test needs.)
+# misbehaviour.  The stopped consumer is a real one: relay under SIGSTOP
+# (with a heartbeat timeout long enough that chorusd lets it be).
 . "$(dirname "$0")/lib.sh"
 
 P=$PORT_BASE
-start_node a --listen 127.0.0.1:$P --ring-size 1m --ring-max-msg 64k
+start_node a --listen 127.0.0.1:$P --ring-size 1m --ring-max-msg 64k --heartbeat-timeout 60s
 wait_until 10 node_running a || fail "node a not running"
-out=$("$EVIL" txflood 127.0.0.1 $P --src 127.0.50.1 --secs 5 2>&1) || fail "$out"
+RELAY=$(svc_pid a relay)
+kill -STOP "$RELAY"
+out=$("$EVIL" txflood 127.0.0.1 $P --src 127.0.50.1 --secs 5 2>&1)
+rc=$?
+kill -CONT "$RELAY"
+[ $rc -eq 0 ] || fail "$out"
 ok "$(echo "$out" | head -1)"
 st=$(ctl a --json status transport)
 echo "$st" | grep -q '"ring_full": *[1-9]' || fail "transport never found the ring full: $st"
