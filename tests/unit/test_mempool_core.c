@@ -53,7 +53,7 @@ static size_t sign(uint8_t *out, int k, uint64_t n, uint64_t f, uint8_t id[32])
 	uint8_t seed[32] = {0};
 	ch_pubkey_t pk;
 	ch_seckey_t sk;
-	size_t len;
+	size_t len = 0;
 	seed[0] = (uint8_t)k;
 	seed[1] = (uint8_t)(k >> 8);
 	assert_int_equal(ch_ed25519_seed_keypair(&pk, &sk, seed), 0);
