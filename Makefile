@@ -76,6 +76,7 @@ TOOL_BIN   := $(patsubst %,$(BUILD)/bin/%,$(TOOLS))
 NODE_BIN   := $(if $(NODE_SRC),$(BUILD)/bin/chorusd)
 PROGRAMS   := $(NODE_BIN) $(SERVICE_BIN) $(TOOL_BIN)
 
+.PHONY: testnet-up testnet-down testnet-check
 .PHONY: all deps test unit-test stress-test integration-test test-asan test-tsan \
         bench format format-check install clean demo
 .DEFAULT_GOAL := all
@@ -166,6 +167,22 @@ test-asan:
 test-tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread all
 	@CH_STRESS_THREADS=1 sh tools/run-tests.sh build/tsan build/tsan/tests/ring_stress
+
+# ---------------------------------------------------------------- demo, testnets
+# make demo [NODES=5 RATE=50 DURATION=15]: the main job (deploy/demo.sh).
+NODES ?= 5
+RATE ?= 50
+DURATION ?= 15
+demo: all
+	@bash deploy/demo.sh --nodes $(NODES) --rate $(RATE) --duration $(DURATION) --build $(BUILD)
+
+# the docker-compose testnet: seed + NODES nodes + a monitor (deploy/docker/)
+testnet-up: all
+	@BUILD=$(BUILD) sh deploy/docker/testnet.sh up $(NODES)
+testnet-down:
+	@BUILD=$(BUILD) sh deploy/docker/testnet.sh down
+testnet-check: all
+	@BUILD=$(BUILD) sh deploy/docker/testnet.sh check $(NODES)
 
 # ---------------------------------------------------------------- bench
 bench: all
