@@ -46,10 +46,14 @@ typedef enum ch_ring_tag {
 	CH_TAG_TX_REMOVED = 34,  /* ch_msg_tx_removed_t */
 } ch_ring_tag_t;
 
+/* ch_msg_peer_up_t.flags */
+#define CH_PEER_BLOCK_RELAY 1 /* block-relay-only: announce no transactions to it */
+
 typedef struct ch_msg_peer_up {
 	uint64_t peer;
 	uint8_t inbound;
-	uint8_t pad[5];
+	uint8_t flags; /* CH_PEER_* */
+	uint8_t pad[4];
 	uint16_t listen_port; /* the port the peer listens on (its hello) */
 	uint8_t pubkey[32];
 	char addr[64]; /* "ip:port" or "[ipv6]:port", NUL-terminated */

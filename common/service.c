@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "ctlsock.h"
 #include "err.h"
+#include "fileio.h"
 #include "hash.h"
 #include "log.h"
 
@@ -293,21 +294,14 @@ static int dispatch(void *arg, const char *cmd, const msgpack_object *req, ch_mp
 	return rc;
 }
 
-/* write_pid_file: run/NAME.pid, for operators and scripts; written to a
- * temporary name and renamed, so a reader never sees it empty. */
+/* write_pid_file: run/NAME.pid, for operators and scripts; atomic, so a
+ * reader never sees it empty. */
 static int write_pid_file(ch_svc_t *svc)
 {
-	char tmp[sizeof(svc->pid_path) + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", svc->pid_path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		ch_log_errno(CH_LOG_LEVEL_ERROR, "fopen", "cannot write %s", tmp);
-		return CH_EIO;
-	}
-	fprintf(f, "%d\n", (int)getpid());
-	if (fclose(f) != 0 || rename(tmp, svc->pid_path) != 0) {
-		ch_log_errno(CH_LOG_LEVEL_ERROR, "rename", "cannot write %s", svc->pid_path);
-		unlink(tmp);
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ch_file_write_atomic(svc->pid_path, buf, (size_t)n, 0644, 0) != 0) {
+		ch_log_errno(CH_LOG_LEVEL_ERROR, "write", "cannot write %s", svc->pid_path);
 		return CH_EIO;
 	}
 	return 0;

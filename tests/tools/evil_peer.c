@@ -8,7 +8,16 @@
  * (capture: evil_peer capture HOST PORT --lport LISTENPORT --out FILE)
  * MODE: garbage | slowloris | truncated | wrongnet | oldversion | oversized
  *       | badcrc | badtag | pingflood | unknowntype | txflood | refused | hold
- *       | capture
+ *       | capture | peerflood (listens on HOST PORT; answers GETPEERS with
+ *       --count addresses of one /16)
+ *       relay messages after the handshake (docs/protocol.md section 3):
+ *       | invflood (INVs of 1000 random ids, --count messages)
+ *       | nodeliver (announces --count ids, never answers the GETDATAs)
+ *       | unrequested (pushes --count valid transactions nobody asked for)
+ *       | getdataunknown (--count GETDATAs of 1000 unknown ids)
+ *       | oversizedinv (INVs of 1001 ids) | badblock (a block, bad signature)
+ *       each waits for the node to score it into a ban (the connection
+ *       closes) while answering PINGs.
  * Exit 0 when the node reacted as expected (printed on stdout), 1 if not,
  * 2 on a local error.  `capture LISTENPORT` is a TCP proxy that writes every
  * byte it forwards to --out FILE; `hold` keeps --count handshaken
@@ -20,10 +29,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +43,9 @@
 #include "hash.h"
 #include "identity.h"
 #include "mp.h"
+#include "services/mempool/tx.h"
+#include "services/relay/block.h"
+#include "services/relay/rwire.h"
 #include "services/transport/noise.h"
 #include "services/transport/wire.h"
 
@@ -309,6 +323,287 @@ static int run_hold(void)
 	return 0;
 }
 
+/* send_frame: one frame of any size, cut into records of at most
+ * NOISE_REC_MAX plaintext bytes.  false once the node closed. */
+static bool send_frame(sess_t *s, uint8_t type, const uint8_t *payload, uint32_t len)
+{
+	static uint8_t buf[WIRE_HDR_LEN + (1 << 20)];
+	size_t n = frame(s, buf, type, payload, len);
+	for (size_t off = 0; off < n; off += NOISE_REC_MAX) {
+		size_t k = n - off < NOISE_REC_MAX ? n - off : NOISE_REC_MAX;
+		if (!send_plain(s, buf + off, k, false))
+			return false;
+	}
+	return true;
+}
+
+/* closed_soon: true if the node closes within ms, answering its PINGs
+ * meanwhile (so only the relay's scoring can end the connection). */
+static bool closed_soon(sess_t *s, int ms)
+{
+	uint64_t end = ch_mono_ns() + (uint64_t)ms * 1000000ULL;
+	char pl[64 * 1024];
+	while (ch_mono_ns() < end) {
+		int left = (int)((end - ch_mono_ns()) / 1000000);
+		int t = next_frame(s, 0, pl, sizeof(pl), left > 0 ? left : 1);
+		if (t == 0)
+			return ch_mono_ns() < end;
+		if (t == WIRE_PING) {
+			uint8_t f[128];
+			size_t n = frame(s, f, WIRE_PONG, pl, (uint32_t)strnlen(pl, 64));
+			send_plain(s, f, n, false);
+		}
+	}
+	return false;
+}
+
+/* random_inv: an INV-shaped payload of n random ids. */
+static size_t random_inv(uint8_t *out, size_t cap, uint32_t n)
+{
+	static uint8_t ids[2000 * 32];
+	randombytes_buf(ids, 32 * (size_t)n);
+	rl_wr_t w;
+	rl_wr_init(&w, out, cap);
+	rl_wr_map(&w, 1);
+	rl_wr_str(&w, "tx");
+	rl_wr_array(&w, n);
+	for (uint32_t i = 0; i < n; i++)
+		rl_wr_bin(&w, ids + 32 * (size_t)i, 32);
+	return w.err ? 0 : w.len;
+}
+
+static int run_relay_mode(sess_t *s, const char *mode)
+{
+	static const char *const modes[] = {"invflood",  "getdataunknown", "oversizedinv",
+	                                    "nodeliver", "unrequested",    "badblock"};
+	bool ours = false;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		ours = ours || !strcmp(mode, modes[i]);
+	if (!ours)
+		return -1; /* a transport mode: handled by main */
+	static uint8_t pl[256 * 1024];
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	signal(SIGPIPE, SIG_IGN); /* a write after the ban fails instead */
+	int sent = 0;
+	if (!strcmp(mode, "invflood") || !strcmp(mode, "getdataunknown") ||
+	    !strcmp(mode, "oversizedinv")) {
+		bool over = !strcmp(mode, "oversizedinv");
+		uint8_t type = !strcmp(mode, "getdataunknown") ? WIRE_GETDATA : WIRE_INV;
+		for (; sent < count; sent++) {
+			size_t n = random_inv(pl, sizeof(pl), over ? 1001 : 1000);
+			if (!send_frame(s, type, pl, (uint32_t)n))
+				break;
+		}
+		printf("%s: sent %d messages\n", mode, sent);
+	} else if (!strcmp(mode, "nodeliver")) {
+		for (int left = count; left > 0; left -= 1000, sent++) {
+			size_t n = random_inv(pl, sizeof(pl), left > 1000 ? 1000 : (uint32_t)left);
+			if (!send_frame(s, WIRE_INV, pl, (uint32_t)n))
+				break;
+		}
+		printf("nodeliver: announced %d ids in %d INVs, answering nothing\n", count, sent);
+	} else if (!strcmp(mode, "unrequested")) {
+		ch_pubkey_t pk;
+		ch_seckey_t sk;
+		uint8_t enc[512], seed[32];
+		for (; sent < count; sent++) {
+			if (sent % 50 == 0) { /* under the pool's per-sender limit */
+				randombytes_buf(seed, sizeof(seed));
+				ch_ed25519_seed_keypair(&pk, &sk, seed);
+			}
+			size_t el;
+			uint8_t data[16];
+			randombytes_buf(data, sizeof(data));
+			if (mp_tx_encode(enc, sizeof(enc), &sk, (uint64_t)sent, 20000, data,
+			                 sizeof(data), &el, NULL) != 0)
+				return 2;
+			size_t n = rl_tx_encode(pl, sizeof(pl), enc, (uint32_t)el);
+			if (!send_frame(s, WIRE_TX, pl, (uint32_t)n))
+				break;
+		}
+		printf("unrequested: pushed %d transactions\n", sent);
+	} else if (!strcmp(mode, "badblock")) {
+		ch_pubkey_t pk;
+		ch_seckey_t sk;
+		uint8_t seed[32], txs[3 * 32];
+		randombytes_buf(seed, sizeof(seed));
+		randombytes_buf(txs, sizeof(txs));
+		ch_ed25519_seed_keypair(&pk, &sk, seed);
+		rl_block_t b = {.v = RL_BLOCK_VERSION, .height = 7, .ntx = 3, .txs = txs};
+		if (rl_block_sign(&b, &sk) != 0)
+			return 2;
+		b.sig[5] ^= 0x40; /* the signature no longer verifies */
+		size_t n = rl_block_msg_full(&b, pl, sizeof(pl));
+		sent = send_frame(s, WIRE_BLOCK, pl, (uint32_t)n);
+		printf("badblock: sent a block with a bad signature\n");
+	} else {
+		return -1;
+	}
+	return result(closed_soon(s, secs * 1000), "the node scored us into a ban and closed");
+}
+
+/* ---------------------------------------------------------------- peerflood
+ * peerflood HOST PORT: listens on HOST:PORT like a node (the responder's
+ * side of the handshake) for --secs seconds; every GETPEERS it receives is
+ * answered with a PEERS of --count addresses (at most what 16 KiB holds)
+ * all in one /16, 127.99.x.y, on port 2 where nothing listens.  Answers
+ * PINGs.  Exit 0 once it answered at least one GETPEERS. */
+#define PF_MAX_SESS 8
+
+typedef struct pf_sess {
+	sess_t s;
+	bool up;
+	uint8_t buf[64 * 1024 + NOISE_REC_OVERHEAD]; /* records not yet opened */
+	size_t len;
+	uint8_t pt[128 * 1024]; /* plaintext not yet a whole frame */
+	size_t plen;
+} pf_sess_t;
+
+/* pf_accept: the responder's three steps, blocking with timeouts. */
+static bool pf_accept(pf_sess_t *ps, int fd)
+{
+	uint8_t seed[32], m1[NOISE_MSG1_LEN], m2[NOISE_MSG2_MAX], m3[NOISE_MSG3_MAX], h[256];
+	size_t l2, l3, hl, rhl;
+	const uint8_t *rh;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->s.fd = fd;
+	randombytes_buf(seed, sizeof(seed));
+	ch_ed25519_seed_keypair(&ps->s.id.pk, &ps->s.id.sk, seed);
+	wire_magic(net, ps->s.magic);
+	noise_init(&ps->s.hs, false, &ps->s.id, noise_suites_local(false), NULL);
+	hl = hello(h, sizeof(h), net, 1, 1);
+	if (!read_exact(fd, m1, sizeof(m1), 5000) || noise_read_msg1(&ps->s.hs, m1, sizeof(m1)) ||
+	    noise_write_msg2(&ps->s.hs, h, hl, m2, sizeof(m2), &l2) ||
+	    write(fd, m2, l2) != (ssize_t)l2 || !read_exact(fd, m3, 2, 5000))
+		return false;
+	l3 = noise_msg3_len(m3, 2);
+	if (l3 == 0 || l3 == SIZE_MAX || l3 > sizeof(m3) || !read_exact(fd, m3 + 2, l3 - 2, 5000) ||
+	    noise_read_msg3(&ps->s.hs, m3, l3, &rh, &rhl) != 0)
+		return false;
+	ps->up = noise_split(&ps->s.hs, &ps->s.tx, &ps->s.rx) == 0;
+	return ps->up;
+}
+
+/* pf_peers: the PEERS payload: {"a": [bin6 x n]}, n capped to 16 KiB. */
+static size_t pf_peers(uint8_t *out, int n)
+{
+	size_t o = 0;
+	if (n > 2000)
+		n = 2000; /* 8 bytes each: 2000 fit in 16 KiB */
+	out[o++] = 0x81;
+	out[o++] = 0xa1;
+	out[o++] = 'a';
+	out[o++] = 0xdd;
+	for (int k = 3; k >= 0; k--)
+		out[o++] = (uint8_t)((uint32_t)n >> (8 * k));
+	for (int i = 0; i < n; i++) {
+		out[o++] = 0xc4;
+		out[o++] = 6;
+		out[o++] = 127;
+		out[o++] = 99;
+		out[o++] = (uint8_t)(1 + i / 250);
+		out[o++] = (uint8_t)(1 + i % 250);
+		out[o++] = 0;
+		out[o++] = 2;
+	}
+	return o;
+}
+
+/* pf_input: records into plaintext, whole frames acted on.  Returns how
+ * many GETPEERS it answered, or -1 once the connection is gone. */
+static int pf_input(pf_sess_t *ps)
+{
+	static uint8_t pl[16 * 1024 + 64];
+	ssize_t r = read(ps->s.fd, ps->buf + ps->len, sizeof(ps->buf) - ps->len);
+	int answered = 0;
+
+	if (r <= 0)
+		return -1;
+	ps->len += (size_t)r;
+	for (;;) {
+		size_t rl = noise_rec_len(ps->buf, ps->len), ptl;
+		if (rl == SIZE_MAX)
+			return -1;
+		if (rl == 0 || rl > ps->len)
+			break;
+		if (noise_open(&ps->s.rx, ps->buf, rl, &ptl) != 0 ||
+		    ps->plen + ptl > sizeof(ps->pt))
+			return -1;
+		memcpy(ps->pt + ps->plen, ps->buf + NOISE_REC_HDR, ptl);
+		ps->plen += ptl;
+		memmove(ps->buf, ps->buf + rl, ps->len - rl);
+		ps->len -= rl;
+	}
+	while (ps->plen >= WIRE_HDR_LEN) {
+		wire_hdr_t h;
+		if (wire_get_hdr(ps->pt, ps->s.magic, 1 << 20, &h) != 0)
+			return -1;
+		if (ps->plen < WIRE_HDR_LEN + h.len)
+			break;
+		if (h.type == WIRE_PING) {
+			send_frame(&ps->s, WIRE_PONG, ps->pt + WIRE_HDR_LEN, h.len);
+		} else if (h.type == WIRE_GETPEERS) {
+			size_t n = pf_peers(pl, count);
+			if (send_frame(&ps->s, WIRE_PEERS, pl, (uint32_t)n))
+				answered++;
+		}
+		memmove(ps->pt, ps->pt + WIRE_HDR_LEN + h.len, ps->plen - WIRE_HDR_LEN - h.len);
+		ps->plen -= WIRE_HDR_LEN + h.len;
+	}
+	return answered;
+}
+
+static int run_peerflood(void)
+{
+	static pf_sess_t ss[PF_MAX_SESS];
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, answered = 0;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+
+	signal(SIGPIPE, SIG_IGN);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_pton(AF_INET, host, &a.sin_addr);
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 16) != 0) {
+		perror("peerflood: bind");
+		return 2;
+	}
+	printf("peerflood: listening on %s:%d\n", host, port);
+	fflush(stdout);
+	uint64_t end = ch_mono_ns() + (uint64_t)secs * 1000000000ULL;
+	while (ch_mono_ns() < end) {
+		struct pollfd p[PF_MAX_SESS + 1] = {{.fd = l, .events = POLLIN}};
+		for (int i = 0; i < PF_MAX_SESS; i++)
+			p[i + 1] =
+			    (struct pollfd){.fd = ss[i].up ? ss[i].s.fd : -1, .events = POLLIN};
+		if (poll(p, PF_MAX_SESS + 1, 100) <= 0)
+			continue;
+		if (p[0].revents & POLLIN) {
+			int c = accept(l, NULL, NULL), k = 0;
+			while (k < PF_MAX_SESS && ss[k].up)
+				k++;
+			if (c >= 0 && (k == PF_MAX_SESS || !pf_accept(&ss[k], c)))
+				close(c);
+		}
+		for (int i = 0; i < PF_MAX_SESS; i++) {
+			if (!ss[i].up || !(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			int n = pf_input(&ss[i]);
+			if (n < 0) {
+				close(ss[i].s.fd);
+				ss[i].up = false;
+			} else if (n > 0) {
+				answered += n;
+				printf("peerflood: answered GETPEERS %d with %d addresses in "
+				       "127.99/16\n",
+				       answered, count > 2000 ? 2000 : count);
+				fflush(stdout);
+			}
+		}
+	}
+	return result(answered > 0, "peerflood: answered GETPEERS with one group's addresses");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -338,6 +633,8 @@ int main(int argc, char **argv)
 		return run_capture(lport);
 	if (!strcmp(mode, "hold"))
 		return run_hold();
+	if (!strcmp(mode, "peerflood"))
+		return run_peerflood();
 	sess_t s = {0};
 	char pl[1024];
 	uint8_t f[2048];
@@ -405,6 +702,9 @@ int main(int argc, char **argv)
 		return result(t == WIRE_REJECT && wait_closed(s.fd, 5000),
 		              "refused with a reason, then closed");
 	}
+	int rrc = run_relay_mode(&s, mode);
+	if (rrc >= 0)
+		return rrc;
 	if (!strcmp(mode, "oversized")) {
 		uint8_t hdr[WIRE_HDR_LEN];
 		wire_put_hdr(hdr, s.magic, WIRE_PING, "", 0);

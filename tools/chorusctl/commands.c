@@ -7,6 +7,7 @@
 #include "chorusctl.h"
 #include "cmd_dht.h"
 #include "cmd_mempool.h"
+#include "cmd_relay.h"
 #include "err.h"
 #include "mpjson.h"
 
@@ -624,6 +625,19 @@ const ctl_cmd_t ctl_cmds[] = {
      .cmd = "dht_peers",
      .build = ctl_build_dht_peers,
      .print = ctl_print_dht_peers},
+    /* relay (cmd_relay.c) */
+    {.name = "block submit",
+     .args = "[--top N | ID...] [--height H] [--prev HEX]",
+     .help = "build a block of these ids (or the pool's N best), sign it and relay it",
+     .target = "relay",
+     .cmd = "block_submit",
+     .build = ctl_build_block_submit,
+     .print = ctl_print_block_submit},
+    {.name = "relay peers",
+     .help = "per-peer relay state: known ids, requests in flight, INV/GETDATA/TX counters",
+     .target = "relay",
+     .cmd = "peers",
+     .print = ctl_print_relay_peers},
     {.name = "shell",
      .help = "read commands from stdin, one per line (quit, exit or EOF ends)",
      .local = ctl_shell},
