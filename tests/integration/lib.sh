@@ -47,7 +47,7 @@ ok() {
 }
 
 # port_base: a per-run base port so parallel runs on one machine differ.
-PORT_BASE=$((20000 + ($$ % 2000) * 10))
+PORT_BASE=$((20000 + ($$ % 1200) * 10)) # below the ephemeral range (32768+)
 
 # start_node NAME [chorusd flags...]: starts chorusd in the foreground (in
 # the background of this shell) on datadir $T/NAME; sets NODE_PID.

@@ -20,7 +20,7 @@ done
 # transactions)
 edge_up() {
 	ctl "n$1" --json peers | grep -o '{[^{}]*}' |
-		grep "\"addr\":\"127.0.0.1:$((PORT_BASE + $2))\"" | grep -q '"kind":"outbound"'
+		grep "\"addr\":\"127.0.0.1:$((PORT_BASE + $2))\"" | grep -qE '"(kind|direction)":"outbound"'
 }
 for ((i = 1; i < N; i++)); do
 	ctl n$i connect 127.0.0.1:$((PORT_BASE + i - 1)) >/dev/null || fail "connect n$i"

@@ -17,7 +17,7 @@ RANDOM=$(($$ % 32768))
 # edge_up NAME I J: node I of net NAME has its outbound connection to J.
 edge_up() {
 	ctl "$1$2" --json peers | grep -o '{[^{}]*}' |
-		grep "\"addr\":\"127.0.0.1:$((PORT_BASE + $3))\"" | grep -q '"kind":"outbound"'
+		grep "\"addr\":\"127.0.0.1:$((PORT_BASE + $3))\"" | grep -qE '"(kind|direction)":"outbound"'
 }
 
 # net_start NAME N EDGES...: starts N nodes NAME0..; an edge "i-j" (i > j)
