@@ -340,6 +340,7 @@ static void misbehave_from_relay(tp_t *tp, const ch_msg_misbehave_t *m)
 			char ip[TP_ADDR_MAX];
 			tp_addr_format(&p->sa, ip, sizeof(ip), false);
 			tp_bans_add(tp->bans, ip, ch_wall_ms() + tp->lim.ban_ms, reason);
+			atomic_fetch_add(&tp->c_banned, 1);
 			snprintf(p->close_req_reason, sizeof(p->close_req_reason), "banned: %s",
 			         reason);
 			atomic_store(&p->close_req, true);
