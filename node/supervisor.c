@@ -59,6 +59,10 @@ static void spawn(sup_t *s, sup_child_t *c)
 {
 	pid_t parent = getpid();
 	s->argv[0] = c->path;
+	/* Cleared before the fork: a fast child may say "ready" before the
+	 * parent runs again, and that must not be erased. */
+	atomic_store_explicit(&c->ctl->self_state, CH_SELF_NONE, memory_order_relaxed);
+	atomic_store_explicit(&c->ctl->self_pid, 0, memory_order_relaxed);
 	pid_t pid = fork();
 	if (pid < 0) {
 		ch_log_errno(CH_LOG_LEVEL_ERROR, "fork", "cannot start %s", c->name);
@@ -79,7 +83,6 @@ static void spawn(sup_t *s, sup_child_t *c)
 	}
 	c->pid = c->last_pid = pid;
 	c->spawned_ns = ch_mono_ns();
-	atomic_store_explicit(&c->ctl->self_state, CH_SELF_NONE, memory_order_relaxed);
 	atomic_store_explicit(&c->ctl->heartbeat_ns, c->spawned_ns, memory_order_relaxed);
 	atomic_store_explicit(&c->ctl->pid, pid, memory_order_relaxed);
 	atomic_store_explicit(&c->ctl->spawned_wall_ms, ch_wall_ms(), memory_order_relaxed);

@@ -1,6 +1,7 @@
 /* svc.c: the discovery service's life in the frame: init (identity,
- * socket, state file, bootstrap from the seeds), work (the DHT loop,
- * saving), status and metrics, fini.  Commands are in svc_cmd.c. */
+ * socket, state file, bootstrap from the seeds, membership), work (the
+ * DHT loop, membership, saving), status and metrics, fini.  Commands are
+ * in svc_cmd.c, membership's glue in svc_member.c. */
 #include "svc.h"
 
 #include <arpa/inet.h>
@@ -171,6 +172,9 @@ int disc_init(ch_svc_t *svc, void **user)
 	rc = ch_svc_watch(svc, dht_net_fd(x->net), ZMQ_POLLIN, on_readable, x);
 	if (rc != 0)
 		return rc;
+	rc = disc_member_init(x);
+	if (rc != 0)
+		return rc;
 	CH_LOG_INFO("DHT node %02x%02x%02x%02x... on UDP %s", x->ident.id[0], x->ident.id[1],
 	            x->ident.id[2], x->ident.id[3], disc_addr_str(&x->addr, buf, sizeof(buf)));
 	return 0;
@@ -201,7 +205,9 @@ int disc_work(ch_svc_t *svc, void *user, uint64_t now_ns)
 		x->next_save = now_ns + DISC_SAVE_NS;
 		disc_save(x, false);
 	}
-	return n > 0 ? n : 0;
+	if (n < 0)
+		n = 0;
+	return n + disc_member_work(x, now_ns);
 }
 
 /* disc_status: the summary pairs of `status discovery`. */
@@ -218,7 +224,12 @@ int disc_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "dht_nodes", dht_rtable(x->d)->count);
 	ch_mpw_kv_u64(w, "dht_items", dht_store(x->d)->nitems);
 	ch_mpw_kv_u64(w, "dht_peers", dht_store(x->d)->npeers);
-	return 5;
+	if (x->mb == NULL)
+		return 5;
+	ch_mpw_kv_u64(w, "outbound", mb_outbound(x->mb));
+	ch_mpw_kv_u64(w, "addrbook_new", ab_count(x->book, AB_NEW));
+	ch_mpw_kv_u64(w, "addrbook_tried", ab_count(x->book, AB_TRIED));
+	return 8;
 }
 
 /* sum: the total of n counters. */
@@ -236,6 +247,7 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 {
 	disc_t *x = user;
 	const dht_stats_t *s;
+	const mb_stats_t *ms;
 
 	if (x == NULL || x->d == NULL)
 		return 0;
@@ -258,7 +270,19 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "dht_timeouts", s->timeouts);
 	ch_mpw_kv_u64(w, "dht_bad_token", s->bad_token);
 	ch_mpw_kv_u64(w, "dht_bad_sig", s->bad_sig);
-	return 18;
+	if (x->mb == NULL)
+		return 18;
+	ms = mb_stats(x->mb);
+	ch_mpw_kv_u64(w, "outbound", mb_outbound(x->mb));
+	ch_mpw_kv_u64(w, "addrbook_new", ab_count(x->book, AB_NEW));
+	ch_mpw_kv_u64(w, "addrbook_tried", ab_count(x->book, AB_TRIED));
+	ch_mpw_kv_u64(w, "dials", ms->dials);
+	ch_mpw_kv_u64(w, "dial_failed", ms->dial_failed);
+	ch_mpw_kv_u64(w, "getpeers_in", ms->getpeers_in);
+	ch_mpw_kv_u64(w, "peers_in", ms->peers_in);
+	ch_mpw_kv_u64(w, "addrs_added", ms->addrs_added);
+	ch_mpw_kv_u64(w, "member_rounds", x->announces);
+	return 27;
 }
 
 /* disc_fini: saves the state and releases everything. */
@@ -269,6 +293,7 @@ void disc_fini(ch_svc_t *svc, void *user)
 	(void)svc;
 	if (x == NULL)
 		return;
+	disc_member_fini(x);
 	if (x->net != NULL) {
 		disc_save(x, true);
 		ch_svc_unwatch(svc, dht_net_fd(x->net));

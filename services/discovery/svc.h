@@ -16,10 +16,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addrbook.h"
 #include "dht.h"
 #include "dht_net.h"
 #include "identity.h"
+#include "member.h"
 #include "service.h"
+#include "tlink.h"
 
 /* A command waits for its lookup at most this long (chorusctl's default
  * timeout is 3 s), and never more than half the heartbeat timeout: while
@@ -29,6 +32,18 @@
 #define DISC_SAVE_NS (5ull * 1000000000ull)
 /* The state file in the datadir. */
 #define DISC_STATE_FILE "dht.dat"
+/* The address book and the anchors (svc_member.c). */
+#define DISC_BOOK_FILE    "addrbook.dat"
+#define DISC_ANCHORS_FILE "anchors.dat"
+/* The book is rewritten at most this often while it changes. */
+#define DISC_BOOK_SAVE_NS (5ull * 1000000000ull)
+/* DHT membership: announce and get_peers under SHA-1("chorus:" +
+ * network) every DISC_ANNOUNCE_NS (+-20 %), every DISC_ANNOUNCE_FAST_NS
+ * while below the outbound target. */
+#define DISC_ANNOUNCE_NS      (60ull * 1000000000ull)
+#define DISC_ANNOUNCE_FAST_NS (5ull * 1000000000ull)
+/* A dial with no outcome this long after the handshake timeout failed. */
+#define DISC_DIAL_SLACK_NS (3ull * 1000000000ull)
 
 typedef struct disc {
 	ch_svc_t *svc;
@@ -40,6 +55,20 @@ typedef struct disc {
 	uint64_t next_save;
 	bool joined; /* event sent when the table first held a node */
 	uint64_t budget_ms;
+	/* membership (svc_member.c) */
+	ab_t *book;
+	mb_t *mb;
+	tlink_t link;
+	bool link_open;
+	char book_path[CH_PATH_MAX + 16];
+	char anchors_path[CH_PATH_MAX + 16];
+	uint64_t next_book_save;
+	bool anchors_dirty;
+	uint8_t member_ih[DHT_ID_LEN]; /* SHA-1("chorus:" + network) */
+	uint16_t tcp_port;
+	uint64_t next_announce;
+	bool announcing;
+	uint64_t announces, announce_found; /* rounds, peers found by the last */
 } disc_t;
 
 /* The service's ops and command table (svc_cmd.c). */
@@ -64,5 +93,17 @@ const char *disc_addr_str(const dht_addr_t *a, char *buf, size_t cap);
 
 /* disc_save: writes the state file now (if dirty or force). */
 void disc_save(disc_t *x, bool force);
+
+/* Membership (svc_member.c): disc_member_init loads the book (a corrupt
+ * file is moved aside and a fresh book started) and the anchors, opens
+ * the link to transport and starts the policy; disc_member_work runs the
+ * link, the policy, the DHT membership timer and the book's saving;
+ * disc_member_fini saves and frees. */
+int disc_member_init(disc_t *x);
+int disc_member_work(disc_t *x, uint64_t now_ns);
+void disc_member_fini(disc_t *x);
+
+/* disc_member_write: the `addrbook` command's result. */
+void disc_member_write(disc_t *x, ch_mpw_t *out);
 
 #endif

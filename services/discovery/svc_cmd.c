@@ -469,7 +469,24 @@ static int cmd_peers(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mp
 	return 0;
 }
 
+/* cmd_addrbook: {} -> the book per table and group, the connections the
+ * policy keeps, anchors, recent dials, counters (member.h). */
+static int cmd_addrbook(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
+{
+	disc_t *x = user;
+
+	(void)req;
+	if (x->mb == NULL) {
+		ch_svc_set_error(svc, "membership is not running");
+		return CH_ENOENT;
+	}
+	disc_member_write(x, out);
+	return 0;
+}
+
 static const ch_svc_cmd_t cmds[] = {
+    {"addrbook", cmd_addrbook,
+     "address book counts per table and group, outbound peers, anchors, recent dials"},
     {"dht_put", cmd_put, "store {value} (immutable) or {value, name} (signed, mutable)"},
     {"dht_get", cmd_get, "fetch and verify {key}: 40 hex, or PUBKEY/NAME"},
     {"dht_lookup", cmd_lookup, "the K nodes closest to {id} and the hop count"},

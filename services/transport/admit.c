@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "err.h"
@@ -83,14 +84,69 @@ bool tp_bucket_take(tp_bucket_t *b, double n, uint64_t now)
 	return true;
 }
 
+/* wake_main: the main thread publishes what workers queued at its next
+ * turn; waking it keeps events prompt (discovery dials on them) instead
+ * of waiting for the frame's 100 ms tick. */
+static void wake_main(tp_t *tp)
+{
+	uint64_t one = 1;
+	ssize_t n = write(tp->main_evfd, &one, sizeof(one));
+
+	(void)n;
+}
+
+/* tp_event_push: any thread queues an event for PUB (bounded,
+ * TP_EVQ_MAX); the first one wakes the main thread. */
 void tp_event_push(tp_t *tp, const tp_event_t *ev)
 {
+	bool first;
 	pthread_mutex_lock(&tp->ev_lock);
+	first = tp->nev == 0;
 	if (tp->nev < TP_EVQ_MAX)
 		tp->evq[tp->nev++] = *ev;
 	else
 		atomic_fetch_add(&tp->ev_dropped, 1);
 	pthread_mutex_unlock(&tp->ev_lock);
+	if (first)
+		wake_main(tp);
+}
+
+/* tp_pmsg_push: peer exchange frames travel in the event queue, in order
+ * with the peer's other events; at most TP_PMQ_MAX of them (each at most
+ * 16 KiB) wait at once, and the per-peer buckets keep it far from full. */
+bool tp_pmsg_push(tp_t *tp, uint64_t peer, uint8_t type, const char *addr, const uint8_t *payload,
+                  uint32_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	bool ok = false, first = false;
+	if (copy == NULL) {
+		atomic_fetch_add(&tp->c_pmsg_dropped, 1);
+		return false;
+	}
+	memcpy(copy, payload, len);
+	pthread_mutex_lock(&tp->ev_lock);
+	if (tp->npmq < TP_PMQ_MAX && tp->nev < TP_EVQ_MAX) {
+		tp_event_t *e = &tp->evq[tp->nev++];
+		first = tp->nev == 1;
+		memset(e, 0, sizeof(*e));
+		snprintf(e->what, sizeof(e->what), "peer_msg");
+		e->peer = peer;
+		e->msg_type = type;
+		snprintf(e->addr, sizeof(e->addr), "%s", addr);
+		e->payload = copy;
+		e->len = len;
+		tp->npmq++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&tp->ev_lock);
+	if (!ok) {
+		free(copy);
+		atomic_fetch_add(&tp->c_pmsg_dropped, 1);
+		return false;
+	}
+	if (first)
+		wake_main(tp);
+	return true;
 }
 
 typedef struct cand {

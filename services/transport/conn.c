@@ -54,7 +54,12 @@ static bool grow(uint8_t **buf, size_t *cap, size_t need)
 
 static void emit(tp_peer_t *p, const char *what, const char *reason, int points)
 {
-	tp_event_t ev = {.peer = p->handle, .points = points, .inbound = p->inbound};
+	tp_event_t ev = {.peer = p->handle,
+	                 .points = points,
+	                 .inbound = p->inbound,
+	                 .listen_port = p->listen_port,
+	                 .kind = p->kind,
+	                 .manual = p->manual};
 	snprintf(ev.what, sizeof(ev.what), "%s", what);
 	snprintf(ev.addr, sizeof(ev.addr), "%s", p->addr);
 	snprintf(ev.reason, sizeof(ev.reason), "%s", reason ? reason : "");
@@ -352,6 +357,16 @@ static void peer_up(tp_peer_t *p, uint64_t now)
 		tp_conn_close(p, "already connected to this node");
 		return;
 	}
+	if (!p->inbound && p->kind == TP_KIND_FEELER) {
+		/* a feeler only proves the address works: report, then close
+		 * without joining the table or telling relay */
+		p->feeler_done = true;
+		p->state = TP_OPEN; /* so the event carries the key */
+		emit(p, "feeler_ok", "", 0);
+		p->state = TP_HS_MSG3; /* never counted as open */
+		tp_conn_close(p, "feeler done");
+		return;
+	}
 	p->state = TP_OPEN;
 	p->connected_ns = now;
 	p->connected_wall_ms = ch_wall_ms();
@@ -363,7 +378,10 @@ static void peer_up(tp_peer_t *p, uint64_t now)
 		return;
 	}
 	ch_msg_peer_up_t up = {
-	    .peer = p->handle, .inbound = p->inbound, .listen_port = p->listen_port};
+	    .peer = p->handle,
+	    .inbound = p->inbound,
+	    .flags = !p->inbound && p->kind == TP_KIND_BLOCK_RELAY ? CH_PEER_BLOCK_RELAY : 0,
+	    .listen_port = p->listen_port};
 	memcpy(up.pubkey, p->remote_pk, 32);
 	snprintf(up.addr, sizeof(up.addr), "%s", p->addr);
 	pthread_mutex_lock(&tp->ring_lock);
@@ -484,6 +502,19 @@ static void on_reject(tp_peer_t *p, const uint8_t *payload, uint32_t len)
 	tp_conn_close(p, why);
 }
 
+/* pex_frame: GETPEERS and PEERS are discovery's: rate-limited per peer
+ * and type, then queued for PUB (event.transport.peer_msg). */
+static void pex_frame(tp_peer_t *p, uint8_t type, const uint8_t *payload, uint32_t len,
+                      uint64_t now)
+{
+	tp_bucket_t *b = type == WIRE_GETPEERS ? &p->getpeers_bucket : &p->peers_bucket;
+	if (!tp_bucket_take(b, 1, now)) {
+		tp_misbehave(p, TP_PEX_POINTS, "%s flood", wire_type_name(type));
+		return;
+	}
+	tp_pmsg_push(p->w->tp, p->handle, type, p->addr, payload, len);
+}
+
 /* frames: parses whole frames out of pbuf and acts on them. */
 static void frames(tp_peer_t *p, uint64_t now, batch_t *b)
 {
@@ -537,6 +568,8 @@ static void frames(tp_peer_t *p, uint64_t now, batch_t *b)
 			break;
 		case WIRE_GETPEERS:
 		case WIRE_PEERS:
+			pex_frame(p, h.type, payload, h.len, now);
+			break;
 		case WIRE_INV:
 		case WIRE_GETDATA:
 		case WIRE_NOTFOUND:
@@ -841,7 +874,8 @@ tp_peer_t *tp_conn_new(tp_worker_t *w, const tp_newconn_t *nc)
 	p->w = w;
 	p->fd = nc->fd;
 	p->inbound = nc->inbound;
-	p->is_seed = nc->is_seed;
+	p->kind = nc->kind;
+	p->manual = nc->manual;
 	p->sa = nc->sa;
 	p->salen = nc->salen;
 	p->has_expect = nc->has_expect;
@@ -855,6 +889,8 @@ tp_peer_t *tp_conn_new(tp_worker_t *w, const tp_newconn_t *nc)
 	tp_bucket_init(&p->msg_bucket, tp->lim.msg_rate, tp->lim.msg_rate * 2, now);
 	tp_bucket_init(&p->byte_bucket, tp->lim.byte_rate, tp->lim.byte_rate * 2, now);
 	tp_bucket_init(&p->ping_bucket, tp->lim.ping_rate, 10, now);
+	tp_bucket_init(&p->getpeers_bucket, TP_PEX_RATE, TP_PEX_BURST, now);
+	tp_bucket_init(&p->peers_bucket, TP_PEX_RATE, TP_PEX_BURST, now);
 	noise_init(p->hs, !p->inbound, &tp->ident, tp->suites, NULL);
 	p->state = p->inbound ? TP_HS_MSG1 : TP_CONNECTING;
 	struct epoll_event ev = {.data.ptr = p, .events = EPOLLIN | (p->inbound ? 0 : EPOLLOUT)};
@@ -989,7 +1025,8 @@ void tp_conn_teardown(tp_peer_t *p)
 		atomic_fetch_sub(&tp->n_handshaking, 1);
 		CH_LOG_INFO("connection %s closed before the handshake finished: %s", p->addr,
 		            p->close_reason);
-		emit(p, "connection_failed", p->close_reason, 0);
+		if (!p->feeler_done) /* a feeler's success was reported already */
+			emit(p, "connection_failed", p->close_reason, 0);
 	}
 	epoll_ctl(p->w->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	close(p->fd);

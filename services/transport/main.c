@@ -27,6 +27,28 @@
 #define DIAL_EVERY_NS (100 * 1000000ULL)
 #define BACKOFF_MAX_S 60
 
+/* kind_name: the words of `connect`'s kind and of `peers`. */
+static const char *kind_name(tp_kind_t k)
+{
+	return k == TP_KIND_FEELER        ? "feeler"
+	       : k == TP_KIND_BLOCK_RELAY ? "block-relay"
+	                                  : "outbound";
+}
+
+/* kind_parse: `connect`'s kind argument and peers.dat's fourth column. */
+static int kind_parse(const char *s, tp_kind_t *k)
+{
+	if (strcmp(s, "outbound") == 0)
+		*k = TP_KIND_OUTBOUND;
+	else if (strcmp(s, "feeler") == 0)
+		*k = TP_KIND_FEELER;
+	else if (strcmp(s, "block-relay") == 0)
+		*k = TP_KIND_BLOCK_RELAY;
+	else
+		return CH_EINVAL;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- targets */
 
 static void targets_save(tp_t *tp)
@@ -39,19 +61,20 @@ static void targets_save(tp_t *tp)
 		return;
 	for (size_t i = 0; i < tp->ntargets; i++) {
 		struct tp_target *t = &tp->targets[i];
-		if (t->is_seed || t->is_self || !t->has_pk)
+		if (t->is_self || !t->has_pk)
 			continue;
 		char pk[65];
 		ch_hex_encode(pk, sizeof(pk), t->pk, 32);
-		fprintf(f, "%s %s %u\n", pk, t->host, t->port);
+		fprintf(f, "%s %s %u %s\n", pk, t->host, t->port, kind_name(t->kind));
 	}
 	if (fclose(f) == 0)
 		rename(tmp, path);
 }
 
-/* target_add: a peer to keep connected to.  Known ones are updated. */
+/* target_add: a peer to keep connected to (a `connect` without once).
+ * Known ones are updated. */
 static struct tp_target *target_add(tp_t *tp, const char *host, uint16_t port, const uint8_t *pk,
-                                    bool seed)
+                                    tp_kind_t kind)
 {
 	for (size_t i = 0; i < tp->ntargets; i++) {
 		struct tp_target *t = &tp->targets[i];
@@ -60,6 +83,7 @@ static struct tp_target *target_add(tp_t *tp, const char *host, uint16_t port, c
 				t->has_pk = true;
 				memcpy(t->pk, pk, 32);
 			}
+			t->kind = kind;
 			t->next_try_ns = 0;
 			return t;
 		}
@@ -70,7 +94,7 @@ static struct tp_target *target_add(tp_t *tp, const char *host, uint16_t port, c
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
 	t->port = port;
-	t->is_seed = seed;
+	t->kind = kind;
 	if (pk) {
 		t->has_pk = true;
 		memcpy(t->pk, pk, 32);
@@ -78,6 +102,8 @@ static struct tp_target *target_add(tp_t *tp, const char *host, uint16_t port, c
 	return t;
 }
 
+/* targets_load: the operator's targets of earlier runs (peers.dat: key,
+ * host, port and, since issue 8, kind). */
 static void targets_load(tp_t *tp)
 {
 	char path[CH_PATH_MAX + 16], line[512];
@@ -86,14 +112,17 @@ static void targets_load(tp_t *tp)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		char pkhex[65], host[CH_HOST_MAX];
+		char pkhex[65], host[CH_HOST_MAX], kind[16] = "outbound";
 		unsigned port;
 		uint8_t pk[32];
 		size_t len;
-		if (sscanf(line, "%64s %255s %u", pkhex, host, &port) != 3 || port == 0 ||
+		tp_kind_t k = TP_KIND_OUTBOUND;
+		if (sscanf(line, "%64s %255s %u %15s", pkhex, host, &port, kind) < 3 || port == 0 ||
 		    port > 65535 || ch_hex_decode(pk, sizeof(pk), pkhex, &len) != 0 || len != 32)
 			continue;
-		target_add(tp, host, (uint16_t)port, pk, false);
+		kind_parse(kind, &k);
+		target_add(tp, host, (uint16_t)port, pk,
+		           k == TP_KIND_FEELER ? TP_KIND_OUTBOUND : k);
 	}
 	fclose(f);
 }
@@ -137,7 +166,27 @@ static bool target_connected(tp_t *tp, const struct tp_target *t, const char *ip
 	return yes;
 }
 
-static int dial(tp_t *tp, struct tp_target *t)
+/* bind_source: a node listening on one specific address dials from it
+ * too, so peers see (and pass on) the address it accepts connections on;
+ * with a wildcard listen host the kernel picks.  Best effort. */
+static void bind_source(tp_t *tp, int fd, int family)
+{
+	const char *host = tp->cfg->listen.host;
+	if (family == AF_INET) {
+		struct sockaddr_in s4 = {.sin_family = AF_INET};
+		if (inet_pton(AF_INET, host, &s4.sin_addr) == 1 && s4.sin_addr.s_addr != INADDR_ANY)
+			(void)bind(fd, (struct sockaddr *)&s4, sizeof(s4));
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
+		if (inet_pton(AF_INET6, host, &s6.sin6_addr) == 1 &&
+		    !IN6_IS_ADDR_UNSPECIFIED(&s6.sin6_addr))
+			(void)bind(fd, (struct sockaddr *)&s6, sizeof(s6));
+	}
+}
+
+/* dial: one outbound connection to t; manual for persistent targets,
+ * not for discovery's `connect ... once`. */
+static int dial(tp_t *tp, struct tp_target *t, bool manual)
 {
 	struct sockaddr_storage sa;
 	socklen_t len;
@@ -154,6 +203,7 @@ static int dial(tp_t *tp, struct tp_target *t)
 		return CH_EIO;
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	bind_source(tp, fd, sa.ss_family);
 	if (connect(fd, (struct sockaddr *)&sa, len) != 0 && errno != EINPROGRESS) {
 		int e = errno;
 		close(fd);
@@ -162,7 +212,8 @@ static int dial(tp_t *tp, struct tp_target *t)
 	}
 	tp_newconn_t nc = {.fd = fd,
 	                   .inbound = false,
-	                   .is_seed = t->is_seed,
+	                   .kind = t->kind,
+	                   .manual = manual,
 	                   .sa = sa,
 	                   .salen = len,
 	                   .has_expect = t->has_pk};
@@ -178,7 +229,8 @@ static int dial(tp_t *tp, struct tp_target *t)
 	return 0;
 }
 
-/* dial_due: keeps the targets connected, each with its own backoff. */
+/* dial_due: keeps the persistent targets (the operator's `connect`)
+ * connected, each with its own backoff. */
 static void dial_due(tp_t *tp, uint64_t now)
 {
 	for (size_t i = 0; i < tp->ntargets; i++) {
@@ -195,78 +247,118 @@ static void dial_due(tp_t *tp, uint64_t now)
 			t->next_try_ns = now + 1000000000ULL;
 			continue;
 		}
-		if (atomic_load(&tp->n_outbound) >= tp->lim.max_outbound)
-			return;
+		/* the operator's targets are on top of discovery's max-outbound */
 		uint32_t shift = t->failures < 6 ? t->failures : 6;
 		uint64_t wait_s = (1ULL << shift) < BACKOFF_MAX_S ? (1ULL << shift) : BACKOFF_MAX_S;
 		/* the handshake timeout bounds one attempt; then back off */
 		t->next_try_ns = now + tp->lim.handshake_ms * 1000000ULL + wait_s * 500000000ULL;
-		if (dial(tp, t) == 0)
+		if (dial(tp, t, true) == 0)
 			t->failures++; /* reset once connected */
 	}
 }
 
 /* ---------------------------------------------------------------- events */
 
+/* target_matches: an event's "ip:port" is this target's address (a
+ * numeric host; names are never matched, so an unrelated peer on the same
+ * port cannot be taken for a target). */
+static bool target_matches(const struct tp_target *t, const char *addr)
+{
+	char a[CH_HOST_MAX + 16];
+	snprintf(a, sizeof(a), strchr(t->host, ':') ? "[%s]:%u" : "%s:%u", t->host, t->port);
+	return strcmp(a, addr) == 0;
+}
+
+/* note_targets: what the events teach the persistent targets: our own
+ * address is not dialed again, a connected target's key is remembered. */
+static void note_targets(tp_t *tp, const tp_event_t *e)
+{
+	if (strcmp(e->what, "connection_failed") == 0 &&
+	    strcmp(e->reason, "connected to ourselves") == 0) {
+		for (size_t k = 0; k < tp->ntargets; k++)
+			if (target_matches(&tp->targets[k], e->addr)) {
+				tp->targets[k].is_self = true;
+				CH_LOG_INFO("%s:%u is this node; not dialing it again",
+				            tp->targets[k].host, tp->targets[k].port);
+			}
+	}
+	if (strcmp(e->what, "peer_connected") == 0 && !e->inbound && e->manual) {
+		bool changed = false;
+		for (size_t k = 0; k < tp->ntargets; k++) {
+			struct tp_target *t = &tp->targets[k];
+			if (!target_matches(t, e->addr))
+				continue;
+			if (!t->has_pk) {
+				t->has_pk = ch_hex_decode(t->pk, 32, e->pubkey, NULL) == 0;
+				changed = true;
+			}
+			t->failures = 0;
+		}
+		if (changed)
+			targets_save(tp);
+	}
+}
+
+/* publish_pmsg: a GETPEERS or PEERS frame for discovery, as
+ * event.transport.peer_msg {peer, type, payload, addr}; frees the copy. */
+static void publish_pmsg(tp_t *tp, tp_event_t *e)
+{
+	ch_mpw_t w;
+	ch_mpw_init(&w);
+	ch_mpw_map(&w, 6);
+	ch_mpw_kv_u64(&w, "ts", ch_wall_ms());
+	ch_mpw_kv_str(&w, "service", "transport");
+	ch_mpw_kv_u64(&w, "peer", e->peer);
+	ch_mpw_kv_u64(&w, "type", e->msg_type);
+	ch_mpw_kv_bin(&w, "payload", e->payload, e->len);
+	ch_mpw_kv_str(&w, "addr", e->addr);
+	ch_svc_publish(tp->svc, "peer_msg", &w);
+	ch_mpw_free(&w);
+	free(e->payload);
+	e->payload = NULL;
+}
+
+/* publish_events: everything the workers queued, until the queue is
+ * empty (a wake-up is only sent when it was). */
 static void publish_events(tp_t *tp)
 {
 	tp_event_t evs[64];
 	size_t n;
-	pthread_mutex_lock(&tp->ev_lock);
-	n = tp->nev < 64 ? tp->nev : 64;
-	memcpy(evs, tp->evq, n * sizeof(evs[0]));
-	memmove(tp->evq, tp->evq + n, (tp->nev - n) * sizeof(evs[0]));
-	tp->nev -= n;
-	pthread_mutex_unlock(&tp->ev_lock);
-	for (size_t i = 0; i < n; i++) {
-		tp_event_t *e = &evs[i];
-		if (strcmp(e->what, "connection_failed") == 0 &&
-		    strcmp(e->reason, "connected to ourselves") == 0) {
-			/* stop dialing our own address */
-			for (size_t k = 0; k < tp->ntargets; k++) {
-				char a[TP_ADDR_MAX + 8];
-				snprintf(a, sizeof(a), ":%u", tp->targets[k].port);
-				size_t al = strlen(a), el = strlen(e->addr);
-				if (el >= al && strcmp(e->addr + el - al, a) == 0) {
-					tp->targets[k].is_self = true;
-					CH_LOG_INFO("%s:%u is this node; not dialing it again",
-					            tp->targets[k].host, tp->targets[k].port);
-				}
+	do {
+		pthread_mutex_lock(&tp->ev_lock);
+		n = tp->nev < 64 ? tp->nev : 64;
+		memcpy(evs, tp->evq, n * sizeof(evs[0]));
+		memmove(tp->evq, tp->evq + n, (tp->nev - n) * sizeof(evs[0]));
+		tp->nev -= n;
+		for (size_t i = 0; i < n; i++)
+			tp->npmq -= evs[i].payload != NULL;
+		pthread_mutex_unlock(&tp->ev_lock);
+		for (size_t i = 0; i < n; i++) {
+			tp_event_t *e = &evs[i];
+			if (e->payload != NULL) {
+				publish_pmsg(tp, e);
+				continue;
 			}
+			note_targets(tp, e);
+			ch_mpw_t w;
+			ch_mpw_init(&w);
+			ch_mpw_map(&w, 12);
+			ch_mpw_kv_u64(&w, "ts", ch_wall_ms());
+			ch_mpw_kv_str(&w, "service", "transport");
+			ch_mpw_kv_u64(&w, "peer", e->peer);
+			ch_mpw_kv_str(&w, "addr", e->addr);
+			ch_mpw_kv_str(&w, "reason", e->reason);
+			ch_mpw_kv_i64(&w, "points", e->points);
+			ch_mpw_kv_i64(&w, "score", e->score);
+			ch_mpw_kv_str(&w, "pubkey", e->pubkey);
+			ch_mpw_kv_bool(&w, "inbound", e->inbound);
+			ch_mpw_kv_u64(&w, "listen_port", e->listen_port);
+			ch_mpw_kv_str(&w, "kind", e->inbound ? "inbound" : kind_name(e->kind));
+			ch_mpw_kv_bool(&w, "manual", e->manual);
+			ch_svc_publish(tp->svc, e->what, &w);
+			ch_mpw_free(&w);
 		}
-		if (strcmp(e->what, "peer_connected") == 0 && !e->inbound) {
-			bool changed = false;
-			for (size_t k = 0; k < tp->ntargets; k++) {
-				struct tp_target *t = &tp->targets[k];
-				char a[TP_ADDR_MAX + 8];
-				snprintf(a, sizeof(a), ":%u", t->port);
-				size_t al = strlen(a), el = strlen(e->addr);
-				if (el >= al && strcmp(e->addr + el - al, a) == 0 && !t->has_pk &&
-				    !t->is_seed) {
-					t->has_pk = ch_hex_decode(t->pk, 32, e->pubkey, NULL) == 0;
-					changed = true;
-				}
-				if (el >= al && strcmp(e->addr + el - al, a) == 0)
-					t->failures = 0;
-			}
-			if (changed)
-				targets_save(tp);
-		}
-		ch_mpw_t w;
-		ch_mpw_init(&w);
-		ch_mpw_map(&w, 9);
-		ch_mpw_kv_u64(&w, "ts", ch_wall_ms());
-		ch_mpw_kv_str(&w, "service", "transport");
-		ch_mpw_kv_u64(&w, "peer", e->peer);
-		ch_mpw_kv_str(&w, "addr", e->addr);
-		ch_mpw_kv_str(&w, "reason", e->reason);
-		ch_mpw_kv_i64(&w, "points", e->points);
-		ch_mpw_kv_i64(&w, "score", e->score);
-		ch_mpw_kv_str(&w, "pubkey", e->pubkey);
-		ch_mpw_kv_bool(&w, "inbound", e->inbound);
-		ch_svc_publish(tp->svc, e->what, &w);
-		ch_mpw_free(&w);
-	}
+	} while (n > 0);
 }
 
 /* ---------------------------------------------------------------- outbound */
@@ -526,7 +618,7 @@ static int cmd_peers(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mp
 		ch_hex_encode(pk, sizeof(pk), p->remote_pk, 32);
 		ch_time_format_iso(p->connected_wall_ms, since, sizeof(since));
 		int64_t rtt = atomic_load(&p->rtt_us);
-		ch_mpw_map(out, 13);
+		ch_mpw_map(out, 16);
 		ch_mpw_kv_u64(out, "id", p->handle);
 		ch_mpw_kv_str(out, "pubkey", pk);
 		ch_mpw_kv_str(out, "addr", p->addr);
@@ -541,6 +633,9 @@ static int cmd_peers(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mp
 		ch_mpw_kv_str(out, "encryption",
 		              p->suite == NOISE_SUITE_AESGCM ? "aes-256-gcm" : "chacha20-poly1305");
 		ch_mpw_kv_str(out, "agent", p->user_agent);
+		ch_mpw_kv_str(out, "kind", p->inbound ? "inbound" : kind_name(p->kind));
+		ch_mpw_kv_bool(out, "manual", p->manual);
+		ch_mpw_kv_u64(out, "listen_port", p->listen_port);
 	}
 	rcu_read_unlock();
 	return 0;
@@ -587,35 +682,108 @@ static int arg_str(const msgpack_object *req, const char *key, char *buf, size_t
 	return 0;
 }
 
+/* cmd_connect: {addr, kind?, once?}.  Without once the address becomes a
+ * persistent target (redialed with backoff, remembered in peers.dat: the
+ * operator's `chorusctl connect`); with once it is dialed one time and the
+ * outcome only reported (discovery's policy owns retries). */
 static int cmd_connect(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
 {
 	tp_t *tp = user;
-	char a[400], host[CH_HOST_MAX], err[128];
+	char a[400], host[CH_HOST_MAX], err[128], kind[24] = "outbound";
 	uint16_t port;
 	uint8_t pk[32];
-	bool has_pk;
+	bool has_pk, once = false;
+	tp_kind_t k = TP_KIND_OUTBOUND;
 	if (arg_str(req, "addr", a, sizeof(a), svc))
 		return CH_EINVAL;
 	if (parse_target(a, host, sizeof(host), &port, pk, &has_pk, err, sizeof(err))) {
 		ch_svc_set_error(svc, "%s", err);
 		return CH_EINVAL;
 	}
-	struct tp_target *t = target_add(tp, host, port, has_pk ? pk : NULL, false);
-	if (!t) {
-		ch_svc_set_error(svc, "too many dial targets (%d)", TP_SEEN_MAX);
-		return CH_ENOMEM;
+	int grc = ch_mp_get_strz(req, "kind", kind, sizeof(kind));
+	if ((grc != 0 && grc != CH_ENOENT) || (grc == 0 && kind_parse(kind, &k) != 0)) {
+		ch_svc_set_error(svc, "kind must be outbound, feeler or block-relay");
+		return CH_EINVAL;
 	}
-	t->is_self = false;
-	t->failures = 0;
-	t->next_try_ns = 0;
-	int rc = dial(tp, t);
-	if (rc) {
-		ch_svc_set_error(svc, "cannot dial %s: %s", a, ch_strerror(rc));
-		return rc;
+	grc = ch_mp_get_bool(req, "once", &once);
+	if (grc != 0 && grc != CH_ENOENT) {
+		ch_svc_set_error(svc, "once must be true or false");
+		return CH_EINVAL;
 	}
-	t->next_try_ns = ch_mono_ns() + tp->lim.handshake_ms * 1000000ULL;
-	ch_mpw_map(out, 1);
+	if (k == TP_KIND_FEELER && !once) {
+		ch_svc_set_error(svc, "a feeler is dialed once: add once=true");
+		return CH_EINVAL;
+	}
+	if (once) {
+		struct tp_target t = {.port = port, .has_pk = has_pk, .kind = k};
+		snprintf(t.host, sizeof(t.host), "%s", host);
+		memcpy(t.pk, pk, 32);
+		int rc = dial(tp, &t, false);
+		if (rc) {
+			ch_svc_set_error(svc, "cannot dial %s: %s", a, ch_strerror(rc));
+			return rc;
+		}
+	} else {
+		struct tp_target *t = target_add(tp, host, port, has_pk ? pk : NULL, k);
+		if (!t) {
+			ch_svc_set_error(svc, "too many dial targets (%d)", TP_SEEN_MAX);
+			return CH_ENOMEM;
+		}
+		t->is_self = false;
+		t->failures = 0;
+		t->next_try_ns = 0;
+		int rc = dial(tp, t, true);
+		if (rc) {
+			ch_svc_set_error(svc, "cannot dial %s: %s", a, ch_strerror(rc));
+			return rc;
+		}
+		t->next_try_ns = ch_mono_ns() + tp->lim.handshake_ms * 1000000ULL;
+	}
+	ch_mpw_map(out, 3);
 	ch_mpw_kv_str(out, "dialing", a);
+	ch_mpw_kv_str(out, "kind", kind_name(k));
+	ch_mpw_kv_bool(out, "once", once);
+	return 0;
+}
+
+/* cmd_send: {peer, type, payload}: one GETPEERS or PEERS frame to one peer
+ * (discovery's peer exchange; relay's messages go through the ring). */
+static int cmd_send(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
+{
+	tp_t *tp = user;
+	uint64_t peer, type;
+	const void *pl;
+	size_t len;
+	if (ch_mp_get_u64(req, "peer", &peer) != 0 || ch_mp_get_u64(req, "type", &type) != 0 ||
+	    ch_mp_get_bin(req, "payload", &pl, &len) != 0) {
+		ch_svc_set_error(svc, "send needs peer (id), type and payload (bin)");
+		return CH_EINVAL;
+	}
+	if (type != WIRE_GETPEERS && type != WIRE_PEERS) {
+		ch_svc_set_error(svc, "send carries GETPEERS (3) or PEERS (4) only");
+		return CH_EINVAL;
+	}
+	if (len > wire_max_len((uint8_t)type, tp->lim.block_max)) {
+		ch_svc_set_error(svc, "%zu bytes is over the %s maximum of %u", len,
+		                 wire_type_name((uint8_t)type),
+		                 wire_max_len((uint8_t)type, tp->lim.block_max));
+		return CH_ERANGE;
+	}
+	bool found, wake = false;
+	rcu_read_lock();
+	tp_peer_t *p = tp_peertab_find(rcu_dereference(tp->table.cur), peer);
+	found = p != NULL;
+	if (p)
+		wake = append_frame(tp, p, (uint8_t)type, pl, (uint32_t)len);
+	if (wake)
+		tp_worker_wake(p->w);
+	rcu_read_unlock();
+	if (!found) {
+		ch_svc_set_error(svc, "no connected peer %llu", (unsigned long long)peer);
+		return CH_ENOENT;
+	}
+	ch_mpw_map(out, 1);
+	ch_mpw_kv_u64(out, "queued", len);
 	return 0;
 }
 
@@ -748,7 +916,10 @@ static int cmd_bans(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw
 
 static const ch_svc_cmd_t tp_cmds[] = {
     {"peers", cmd_peers, "connected peers with their statistics"},
-    {"connect", cmd_connect, "dial addr=HOST:PORT or PUBKEY@HOST:PORT and keep it connected"},
+    {"connect", cmd_connect,
+     "dial addr=HOST:PORT or PUBKEY@HOST:PORT and keep it connected; kind=outbound|feeler|"
+     "block-relay, once=true: dial one time, no retries"},
+    {"send", cmd_send, "queue one GETPEERS or PEERS frame: peer=ID type=3|4 payload=BIN"},
     {"disconnect", cmd_disconnect, "close peer=ID|PUBKEY|ADDR"},
     {"ban", cmd_ban, "ban host=IP [seconds=N] and disconnect it"},
     {"unban", cmd_unban, "lift the ban on host=IP"},
@@ -774,8 +945,9 @@ static void write_counters(tp_t *tp, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "out_blocked", atomic_load(&tp->c_out_blocked));
 	ch_mpw_kv_u64(w, "listen_port", tp->listen_port);
 	ch_mpw_kv_u64(w, "io_threads", (uint64_t)tp->nworkers);
+	ch_mpw_kv_u64(w, "pex_dropped", atomic_load(&tp->c_pmsg_dropped));
 }
-#define NCOUNTERS 15
+#define NCOUNTERS 16
 
 static int tp_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 {
@@ -857,8 +1029,7 @@ static int tp_init(ch_svc_t *svc, void **user)
 	int n = cfg->io_threads ? (int)cfg->io_threads : (int)(cores > 0 ? cores : 1);
 	if (tp_workers_start(tp, n) != 0)
 		return CH_EIO;
-	for (size_t i = 0; i < cfg->seeds.n; i++)
-		target_add(tp, cfg->seeds.v[i].host, cfg->seeds.v[i].port, NULL, true);
+	/* seeds are discovery's: dialed while its address book is small */
 	targets_load(tp);
 	char id[2 * CH_NODE_ID_LEN + 1];
 	ch_hex_encode(id, sizeof(id), tp->ident.id, CH_NODE_ID_LEN);

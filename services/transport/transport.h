@@ -45,6 +45,20 @@
 #define TP_BAN_SCORE     100        /* misbehaviour points that get an address banned */
 #define TP_PING_EVERY_NS (15 * 1000000000ULL)
 #define TP_SEEN_MAX      64 /* remembered outbound targets to redial */
+/* Peer exchange frames (GETPEERS, PEERS) go to discovery through PUB:
+ * per peer and type at most TP_PEX_RATE per second (burst TP_PEX_BURST);
+ * each excess frame is dropped and scores TP_PEX_POINTS. */
+#define TP_PEX_RATE   0.1
+#define TP_PEX_BURST  2.0
+#define TP_PEX_POINTS 5
+#define TP_PMQ_MAX    256 /* peer exchange frames queued for PUB; beyond, dropped */
+
+/* What an outbound connection is for (discovery's policy asks for it). */
+typedef enum tp_kind {
+	TP_KIND_OUTBOUND = 0,    /* full relay (the default) */
+	TP_KIND_FEELER = 1,      /* closed right after the handshake */
+	TP_KIND_BLOCK_RELAY = 2, /* relay announces no transactions to it */
+} tp_kind_t;
 
 typedef enum tp_state {
 	TP_CONNECTING = 1, /* outbound, connect() in progress */
@@ -70,7 +84,8 @@ typedef struct tp_peer {
 	tp_worker_t *w;
 	/* fixed once the peer is in the table */
 	bool inbound;
-	bool is_seed;
+	tp_kind_t kind; /* outbound only */
+	bool manual;    /* a persistent `connect` target */
 	char addr[TP_ADDR_MAX];
 	struct sockaddr_storage sa;
 	socklen_t salen;
@@ -104,6 +119,8 @@ typedef struct tp_peer {
 	_Atomic uint64_t last_useful_ns; /* read by eviction */
 	uint64_t ping_sent_ns, ping_nonce;
 	tp_bucket_t msg_bucket, byte_bucket, ping_bucket;
+	tp_bucket_t getpeers_bucket, peers_bucket;
+	bool feeler_done; /* a feeler that reported success: no failure event */
 	bool closing;
 	char close_reason[128];
 
@@ -170,6 +187,15 @@ typedef struct tp_event {
 	int32_t score;
 	char pubkey[65];
 	bool inbound;
+	uint16_t listen_port;
+	tp_kind_t kind;
+	bool manual;
+	/* "peer_msg": a GETPEERS or PEERS frame for discovery, in the same
+	 * queue as the peer's other events so it never overtakes its
+	 * peer_connected */
+	uint8_t msg_type;
+	uint8_t *payload; /* malloc'd, len bytes (at most the type's wire maximum) */
+	uint32_t len;
 } tp_event_t;
 
 #define TP_EVQ_MAX 1024 /* queued events; beyond, counted as dropped */
@@ -178,7 +204,8 @@ typedef struct tp_event {
 typedef struct tp_newconn {
 	int fd;
 	bool inbound;
-	bool is_seed;
+	tp_kind_t kind;
+	bool manual;
 	bool has_expect;
 	uint8_t expect_pk[32];
 	struct sockaddr_storage sa;
@@ -249,14 +276,17 @@ struct tp {
 	tp_event_t evq[TP_EVQ_MAX];
 	size_t nev;
 	_Atomic uint64_t ev_dropped;
+	size_t npmq; /* peer_msg events in evq (under ev_lock), at most TP_PMQ_MAX */
+	_Atomic uint64_t c_pmsg_dropped;
 
-	/* dial targets to keep (seeds, `connect`, remembered outbound) */
+	/* dial targets to keep (`connect` without once, remembered outbound);
+	 * seeds and everything else are discovery's (docs/discovery.md) */
 	struct tp_target {
 		char host[CH_HOST_MAX];
 		uint16_t port;
 		bool has_pk;
 		uint8_t pk[32];
-		bool is_seed;
+		tp_kind_t kind;
 		bool is_self;
 		uint64_t next_try_ns;
 		uint32_t failures;
@@ -293,6 +323,10 @@ void tp_addr_group(const struct sockaddr_storage *sa, uint8_t out[16], uint8_t *
 void tp_addr_format(const struct sockaddr_storage *sa, char *out, size_t cap, bool with_port);
 int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, size_t cap);
 void tp_event_push(tp_t *tp, const tp_event_t *ev);
+/* tp_pmsg_push: queues a peer exchange frame for PUB (copies payload);
+ * false if the queue is full or memory ran out (counted, dropped). */
+bool tp_pmsg_push(tp_t *tp, uint64_t peer, uint8_t type, const char *addr, const uint8_t *payload,
+                  uint32_t len);
 void tp_bucket_init(tp_bucket_t *b, double rate, double burst, uint64_t now);
 bool tp_bucket_take(tp_bucket_t *b, double n, uint64_t now);
 

@@ -9,7 +9,7 @@
  * MODE: garbage | slowloris | truncated | wrongnet | oldversion | oversized
  *       | badcrc | badtag | pingflood | unknowntype | txflood | refused | hold
  *       | capture | peerflood (listens on HOST PORT; answers GETPEERS with
- *       --count addresses of one /16)
+ *       --count addresses of one /16) | peersflood (--count unsolicited PEERS)
  *       relay messages after the handshake (docs/protocol.md section 3):
  *       | invflood (INVs of 1000 random ids, --count messages)
  *       | nodeliver (announces --count ids, never answers the GETDATAs)
@@ -555,6 +555,36 @@ static int pf_input(pf_sess_t *ps)
 	return answered;
 }
 
+/* run_peersflood: after the handshake (as initiator), --count unsolicited
+ * PEERS of 10 addresses each in 127.98/16, back to back; then answers
+ * PINGs for 2 s so only the node's limits end the connection.  The node
+ * must drop and score the excess (transport) and take at most its token
+ * bucket's worth of addresses (discovery). */
+static int run_peersflood(sess_t *s)
+{
+	uint8_t pl[128];
+	size_t o = 0;
+	int sent = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	pl[o++] = 0x81;
+	pl[o++] = 0xa1;
+	pl[o++] = 'a';
+	pl[o++] = 0x9a; /* fixarray of 10 */
+	for (int i = 0; i < 10; i++) {
+		const uint8_t e[8] = {0xc4, 6, 127, 98, 0, (uint8_t)(i + 1), 0, 2};
+		memcpy(pl + o, e, sizeof(e));
+		o += sizeof(e);
+	}
+	for (; sent < count; sent++)
+		if (!send_frame(s, WIRE_PEERS, pl, (uint32_t)o))
+			break;
+	printf("peersflood: sent %d unsolicited PEERS\n", sent);
+	fflush(stdout);
+	closed_soon(s, 2000);
+	return result(sent > 0, "peersflood: sent");
+}
+
 static int run_peerflood(void)
 {
 	static pf_sess_t ss[PF_MAX_SESS];
@@ -702,6 +732,8 @@ int main(int argc, char **argv)
 		return result(t == WIRE_REJECT && wait_closed(s.fd, 5000),
 		              "refused with a reason, then closed");
 	}
+	if (!strcmp(mode, "peersflood"))
+		return run_peersflood(&s);
 	int rrc = run_relay_mode(&s, mode);
 	if (rrc >= 0)
 		return rrc;

@@ -6,6 +6,7 @@
 
 #include "chorusctl.h"
 #include "cmd_dht.h"
+#include "cmd_discovery.h"
 #include "cmd_mempool.h"
 #include "cmd_relay.h"
 #include "err.h"
@@ -625,6 +626,11 @@ const ctl_cmd_t ctl_cmds[] = {
      .cmd = "dht_peers",
      .build = ctl_build_dht_peers,
      .print = ctl_print_dht_peers},
+    /* discovery: address book and dialing policy (cmd_discovery.c) */
+    {.name = "addrbook",
+     .help = "address book per table and group, outbound peers, anchors, recent dials",
+     .target = "discovery",
+     .print = ctl_print_addrbook},
     /* relay (cmd_relay.c) */
     {.name = "block submit",
      .args = "[--top N | ID...] [--height H] [--prev HEX]",

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Membership from one seed: 20 real nodes, each on its own 127.X.0.1 (its
+# own /16 address group), all given only node 0 as --seed.  Within a
+# bounded time every node keeps its outbound target (4 full-relay
+# connections, chosen from its address book, filled by peer exchange) and
+# the connection graph is connected.  Seeds are for fetching addresses:
+# the nodes drop node 0 once their target is met without it, so node 0
+# itself reaches its target too.
+. "$(dirname "$0")/lib.sh"
+
+N=${MEMBERSHIP_NODES:-20}
+TARGET=4
+BOUND=${MEMBERSHIP_BOUND:-45}
+P=$((PORT_BASE + 0))
+ip_of() { echo "127.$((20 + $1)).0.1"; }
+LIGHT=(--ring-size 1m --ring-max-msg 256k --io-threads 1 --log-level warn
+	--max-outbound $TARGET)
+
+start_node n0 --listen "$(ip_of 0):$P" "${LIGHT[@]}"
+wait_until 15 node_running n0 || fail "n0 did not start"
+for ((i = 1; i < N; i++)); do
+	start_node "n$i" --listen "$(ip_of $i):$((P + i))" --seed "$(ip_of 0):$P" "${LIGHT[@]}"
+done
+for ((i = 1; i < N; i++)); do
+	wait_until 30 node_running "n$i" || fail "n$i did not start"
+done
+t0=$SECONDS
+
+# full_out NAME: full-relay outbound connections of a node.
+full_out() {
+	ctl "$1" --json peers | grep -o '"kind":"outbound"' | wc -l
+}
+
+# all_met: every node has at least TARGET full outbound connections.
+all_met() {
+	local i
+	for ((i = 0; i < N; i++)); do
+		[ "$(full_out "n$i")" -ge $TARGET ] || return 1
+	done
+}
+
+# connected_graph: a walk from node 0 over every node's peer list (by
+# public key) reaches all N nodes.
+connected_graph() {
+	declare -A key_of=() node_of=() seen=()
+	local i k queue=(0) cur
+	for ((i = 0; i < N; i++)); do
+		k=$(ctl "n$i" --json status | grep -o '"pubkey": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
+		[ -n "$k" ] || return 1
+		key_of[$i]=$k
+		node_of[$k]=$i
+	done
+	seen[0]=1
+	while [ ${#queue[@]} -gt 0 ]; do
+		cur=${queue[0]}
+		queue=("${queue[@]:1}")
+		for k in $(ctl "n$cur" --json peers | grep -o '"pubkey":"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}'); do
+			i=${node_of[$k]:-}
+			[ -n "$i" ] || continue
+			[ -n "${seen[$i]:-}" ] && continue
+			seen[$i]=1
+			queue+=("$i")
+		done
+	done
+	[ ${#seen[@]} -eq $N ]
+}
+
+if ! wait_until $BOUND all_met; then
+	for ((i = 0; i < N; i++)); do
+		echo "n$i: $(full_out "n$i") full outbound, $(peer_count "n$i") peers"
+		ctl "n$i" addrbook | head -3
+	done
+	fail "not every node reached $TARGET outbound within ${BOUND}s"
+fi
+ok "all $N nodes have >= $TARGET full outbound connections after $((SECONDS - t0))s"
+connected_graph || fail "the connection graph is not connected"
+ok "the connection graph is connected"
+
+# the outbound peers of each node are in distinct address groups
+for ((i = 0; i < N; i++)); do
+	groups=$(ctl "n$i" --json peers | grep -o '"addr":"[0-9.]*:[0-9]*","direction":"outbound"' |
+		cut -d'"' -f4 | cut -d. -f1,2 | sort)
+	[ "$(echo "$groups" | uniq | wc -l)" -eq "$(echo "$groups" | wc -l)" ] ||
+		fail "n$i has two outbound peers in one group: $(echo $groups)"
+done
+ok "every node's outbound peers are in distinct groups"
+
+# the seed is no longer everyone's peer: seed connections were dropped
+in0=$(ctl n0 --json peers | grep -o '"direction":"inbound"' | wc -l)
+[ "$in0" -lt $((N - 1)) ] || fail "node 0 still has $in0 inbound peers: seeds were not dropped"
+ok "node 0 (the seed) kept $in0 inbound peers; the others dropped their seed connection"
+
+# the book learned about the network through peer exchange
+known=$(ctl n$((N - 1)) --json addrbook | grep -o '"new":[0-9]*,"tried":[0-9]*' | head -1)
+ok "n$((N - 1)) address book: $known"
+free -m | awk '/Mem:/ {print "memory used: " $3 " MiB"}'
