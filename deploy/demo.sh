@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # demo.sh: the README's main command (`make demo`).  Starts a network of
-# Chorus nodes on 127.0.0.1 (temporary datadirs, node 0 is everyone's seed),
+# Chorus nodes on loopback, each in its own address group (temporary datadirs, node 0 is everyone's seed),
 # waits until they are connected, submits a stream of transactions at
 # different nodes and a few blocks, puts a value in the DHT on one node and
 # gets it on another, shows what happens live, and ends with a summary.
@@ -66,13 +66,15 @@ say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 ctl() { local n=$1; shift; "$CTL" --datadir "$T/n$n" --timeout 3000 "$@"; }
 now_ms() { date +%s%3N; }
 
-say "starting $NODES nodes on 127.0.0.1:$BASE.. (datadirs in $T)"
+# each node on its own 127.X.0.1 so each is in its own address group (/16):
+# the dialing policy spreads outbound connections over distinct groups
+say "starting $NODES nodes on 127.10-$((10 + NODES - 1)).0.1 (datadirs in $T)"
 for i in $(seq 0 $((NODES - 1))); do
 	mkdir -p "$T/n$i"
 	seed=()
-	[ "$i" -gt 0 ] && seed=(--seed "127.0.0.1:$BASE")
+	[ "$i" -gt 0 ] && seed=(--seed "127.10.0.1:$BASE")
 	"$CHORUSD" --datadir "$T/n$i" --foreground --log-file "$T/n$i/chorus.log" \
-		--listen "127.0.0.1:$((BASE + i))" --max-per-group 64 --ring-size 1m --ring-max-msg 256k \
+		--listen "127.$((10 + i)).0.1:$((BASE + i))" --max-per-group 64 --ring-size 1m --ring-max-msg 256k \
 		--mempool-min-fee-rate 1 "${seed[@]}" >"$T/n$i.out" 2>&1 &
 	PIDS+=($!)
 done
@@ -114,7 +116,7 @@ while [ $sent -lt $total ]; do
 	node=$(( tick % NODES ))
 	n=$(( (RATE + 9) / 10 ))
 	[ $((sent + n)) -gt $total ] && n=$((total - sent))
-	ctl "$node" --json tx submit --random --count "$n" --fee $((100 + RANDOM % 900)) 2>/dev/null |
+	ctl "$node" --json tx submit --random --count "$n" --fee $((300 + RANDOM % 900)) 2>/dev/null |
 		grep -o '"accepted":true,"id":"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}' >>"$T/submitted"
 	sent=$((sent + n))
 	tick=$((tick + 1))
