@@ -215,16 +215,16 @@ static const ch_cfg_opt_t node_opts[] = {
     {.key = "ring-size",
      .type = CH_CFG_SIZE,
      .def = "4m",
-     .min = 128 * 1024,
+     .min = 256 * 1024,
      .max = 1024L * 1024 * 1024,
      .help = "bytes of each shared-memory ring (a power of two)",
      CH_CFG_AT(C, ring_size)},
     {.key = "ring-max-msg",
      .type = CH_CFG_SIZE,
-     .def = "1m",
-     .min = 64 * 1024,
+     .def = "0",
+     .min = 0,
      .max = 64L * 1024 * 1024,
-     .help = "largest message through a ring",
+     .help = "largest message through a ring (0: a quarter of ring-size, 64k to 1m)",
      CH_CFG_AT(C, ring_max_msg)},
     {.key = "ring-spin-us",
      .type = CH_CFG_INT,
@@ -314,6 +314,14 @@ int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_ou
 	if ((c->ring_size & (c->ring_size - 1)) != 0) {
 		snprintf(err, errcap, "ring-size: %llu is not a power of two",
 		         (unsigned long long)c->ring_size);
+		return CH_EINVAL;
+	}
+	if (c->ring_max_msg == 0) { /* auto: a quarter of the ring, 64 KiB .. 1 MiB */
+		uint64_t q = c->ring_size / 4;
+		c->ring_max_msg = q < 65536 ? 65536 : q > (1u << 20) ? (1u << 20) : q;
+	} else if (c->ring_max_msg < 65536) {
+		snprintf(err, errcap, "ring-max-msg: %llu is below the minimum 64k",
+		         (unsigned long long)c->ring_max_msg);
 		return CH_EINVAL;
 	}
 	if (shm_ring_footprint(c->ring_size, c->ring_max_msg) == 0) {
