@@ -51,7 +51,11 @@ down() {
 	echo "testnet: down"
 }
 
-xctl() { docker exec "${P}_$1_1" /usr/bin/chorusctl --datadir "/shared/$1" "$@"; }
+xctl() {
+	_c=$1
+	shift
+	docker exec "${P}_${_c}_1" /usr/bin/chorusctl --datadir "/shared/$_c" "$@"
+}
 
 count() { xctl "$1" --json mempool info 2>/dev/null | grep -o '"count": *[0-9]*' | grep -o '[0-9]*$'; }
 
@@ -59,7 +63,12 @@ check() {
 	up || return 1
 	trap down EXIT
 	i=0
-	until [ "$(xctl seed --json peers 2>/dev/null | grep -o '"id"' | wc -l)" -ge "$nodes" ]; do
+	while :; do
+		ok=1
+		for n in seed $(seq -f 'node%g' 1 "$nodes"); do
+			[ "$(xctl "$n" --json peers 2>/dev/null | grep -o '"id"' | wc -l)" -ge 1 ] || ok=0
+		done
+		[ $ok = 1 ] && break
 		i=$((i + 1)); [ $i -lt 150 ] || { echo "testnet: nodes did not connect" >&2; return 1; }
 		sleep 0.2
 	done
