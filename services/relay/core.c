@@ -148,6 +148,36 @@ static void hm_del(rl_core_t *c, uint64_t handle)
 	c->hmap[i] = 0;
 }
 
+/* announce_pool: a peer that just connected hears of what our pool holds
+ * (up to RL_RESYNC_MAX ids, in INVs of RL_INV_MAX), so a node that was away
+ * (restarted, partitioned) catches up on what it missed; it asks only for
+ * what it lacks, and the known filter keeps these ids from being announced
+ * to it again. */
+static void announce_pool(rl_core_t *c, rl_peer_t *p)
+{
+	uint32_t k = 0, total = 0;
+	for (uint32_t i = 0; i < c->pool.hw && total < RL_RESYNC_MAX; i++) {
+		const rl_identry_t *e = &c->pool.ent[i];
+		if (!e->used || !rl_fset_add(&p->known, rl_core_hash(c, e->id)))
+			continue;
+		memcpy(c->idbuf + 32 * (size_t)k++, e->id, 32);
+		total++;
+		if (k == RL_INV_MAX) {
+			rl_send_ids(c, p, 5, c->idbuf, k, NULL, 0);
+			p->inv_out++;
+			c->st.inv_out++;
+			c->st.inv_ids_out += k;
+			k = 0;
+		}
+	}
+	if (k) {
+		rl_send_ids(c, p, 5, c->idbuf, k, NULL, 0);
+		p->inv_out++;
+		c->st.inv_out++;
+		c->st.inv_ids_out += k;
+	}
+}
+
 static rl_peer_t *peer_add(rl_core_t *c, uint64_t handle, bool inbound, bool block_only,
                            const char *addr, const uint8_t *pk, uint64_t grace_until, uint64_t now)
 {
@@ -370,8 +400,10 @@ void rl_core_on_transport(rl_core_t *c, uint32_t tag, const uint8_t *p, uint32_t
 			break;
 		memcpy(&m, p, sizeof(m));
 		m.addr[sizeof(m.addr) - 1] = 0;
-		peer_add(c, m.peer, m.inbound, (m.flags & CH_PEER_BLOCK_RELAY) != 0, m.addr,
-		         m.pubkey, 0, now);
+		rl_peer_t *np = peer_add(c, m.peer, m.inbound, (m.flags & CH_PEER_BLOCK_RELAY) != 0,
+		                         m.addr, m.pubkey, 0, now);
+		if (np && !np->block_only)
+			announce_pool(c, np);
 		return;
 	}
 	case CH_TAG_PEER_DOWN: {

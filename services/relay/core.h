@@ -42,6 +42,7 @@
 #define RL_SEEN_CAP           131072     /* seen-cache: ids accepted or in blocks, 2 MiB */
 #define RL_REJECTS_CAP        32768      /* recent rejects, 512 KiB */
 #define RL_POOLSET_MAX        65536      /* ids of the mempool (for compact blocks), 3.5 MiB */
+#define RL_RESYNC_MAX         5000       /* pool ids announced to a peer when it connects */
 #define RL_INFLIGHT_MAX       32768      /* requests in flight and waiting, all peers, 3.3 MiB */
 #define RL_PEER_INFLIGHT_MAX  500        /* GETDATA ids outstanding per peer */
 #define RL_PEER_ANNOUNCED_MAX 4000       /* in-flight entries one peer may have created */
