@@ -29,7 +29,7 @@
  * it waits it runs the DHT but not the frame's loop. */
 #define DISC_CMD_BUDGET_MS 2500
 /* The state file is rewritten at most this often while it changes. */
-#define DISC_SAVE_NS (5ull * 1000000000ull)
+#define DISC_SAVE_NS (1ull * 1000000000ull)
 /* The state file in the datadir. */
 #define DISC_STATE_FILE "dht.dat"
 /* The address book and the anchors (svc_member.c). */

@@ -112,8 +112,10 @@ dctl n0 dht put >/dev/null 2>&1
 ok "bad arguments are usage errors (exit 64)"
 
 # kill -9 of discovery: back with its table and items from the datadir
-# (wait until the state file holds the whole table: 5 nodes = 130 bytes)
+# (wait until the state file holds the whole table, 5 nodes = 130 bytes,
+# and the item stored on n3)
 wait_until 12 grep -qa "5:nodes$(((N - 1) * 26)):" "$T/n3/dht.dat" || fail "dht.dat never held the table"
+wait_until 12 grep -qa "hello from chorus" "$T/n3/dht.dat" || fail "dht.dat never held the stored item"
 old=$(svc_pid n3 discovery)
 kill -9 "$old"
 wait_until 5 bash -c "p=\$(cat $T/n3/run/discovery.pid 2>/dev/null); [ -n \"\$p\" ] && [ \"\$p\" != $old ]" ||
