@@ -72,12 +72,14 @@ saved=$(rstat n2 cmpct_bytes_saved)
 [ "$saved" -gt 0 ] || fail "no bytes saved by compact relay"
 ok "block $B1 (10 txs) reached 5 nodes as compact blocks rebuilt from the pools; $saved bytes saved at the producer"
 
-# n5 joins after the 20 remaining transactions were relayed: it lacks them
-start_node n5 --listen 127.0.0.1:$((PORT_BASE + 5)) --max-outbound 0
+# n5 joins after the 20 remaining transactions were relayed.  Relay
+# announces its pool to a peer that connects, so n5 hears of them; its
+# higher minimum fee rate makes its own mempool refuse them: it lacks them
+start_node n5 --listen 127.0.0.1:$((PORT_BASE + 5)) --max-outbound 0 --mempool-min-fee-rate 1000
 wait_until 30 node_running n5 || fail "n5 did not start"
 ctl n5 connect 127.0.0.1:$((PORT_BASE + 4)) >/dev/null || fail "connect n5"
 wait_until 30 edge_up 5 4 || fail "n5 did not connect"
-ctl n0 tx submit --random --count 5 >/dev/null || fail "submit 5"
+ctl n0 tx submit --random --count 5 --fee 2000000 >/dev/null || fail "submit 5"
 wait_until 20 all_pools 25 "${LINE[@]}" || fail "5 more did not reach the line"
 wait_until 20 all_pools 5 n5 || fail "n5 did not get the 5 new ones"
 out=$(ctl n0 block submit --top 25) || fail "second block: $out"
@@ -95,7 +97,7 @@ grep -q "\"id\":\"$B1\"" "$T/events.out" || fail "event lacks the block id"
 ok "block_received events on PUB"
 
 # explicit ids, height and prev; bad arguments
-ctl n1 tx submit --random --count 3 >/dev/null || fail "submit 3"
+ctl n1 tx submit --random --count 3 --fee 2000000 >/dev/null || fail "submit 3"
 wait_until 20 all_pools 3 "${LINE[@]}" || fail "3 more did not reach the line"
 ids=$(ctl n1 --json mempool list --top 2 | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4)
 out=$(ctl n3 block submit $ids --height 42 --prev "$B2") || fail "explicit block: $out"
