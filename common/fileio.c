@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -18,16 +20,8 @@ int ch_file_write_atomic(const char *path, const void *data, size_t len, int mod
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return CH_EIO;
-	const char *p = data;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
+	if (ch_write_all(fd, data, len) != 0)
+		goto fail;
 	if (sync && fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
@@ -49,4 +43,60 @@ fail : {
 	errno = e;
 	return CH_EIO;
 }
+}
+
+int ch_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return CH_EIO;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int ch_file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? CH_ENOENT : CH_EIO;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return CH_EIO;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+		close(fd);
+		return CH_ERANGE;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	uint8_t *buf = malloc(size + 1);
+	if (!buf) {
+		close(fd);
+		return CH_ENOMEM;
+	}
+	while (got < size) {
+		ssize_t r = read(fd, buf + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (got != size) {
+		free(buf);
+		return CH_EIO;
+	}
+	buf[got] = 0;
+	*out = buf;
+	*len = got;
+	return 0;
 }

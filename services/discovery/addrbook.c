@@ -10,15 +10,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "hash.h"
 
 /* Heads of the address hash chains (a power of two). */
@@ -904,29 +903,12 @@ static uint64_t get_u64(const uint8_t *p)
 	return v;
 }
 
-/* write_all: the whole buffer, retrying short writes. */
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return CH_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* ab_save: tmp, fsync, rename: a crash leaves the old file or the new. */
 int ab_save(ab_t *b, const char *path)
 {
 	size_t n = ab_count(b, AB_ANY), len = AB_FILE_HDR + n * AB_FILE_ENTRY + 32;
 	uint8_t *buf = malloc(len), *p = buf;
-	char tmp[4096 + 8];
-	int fd, rc;
+	int rc;
 
 	if (buf == NULL)
 		return CH_EIO;
@@ -952,57 +934,11 @@ int ab_save(ab_t *b, const char *path)
 		p += 32;
 	}
 	ch_blake2b256(p, buf, (size_t)(p - buf));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	rc = fd < 0 ? CH_EIO : write_all(fd, buf, len);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = CH_EIO;
-	if (fd >= 0 && close(fd) != 0)
-		rc = CH_EIO;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = CH_EIO;
+	rc = ch_file_write_atomic(path, buf, len, 0600, 1);
 	free(buf);
 	if (rc == 0)
 		b->dirty = false;
 	return rc;
-}
-
-/* read_file: the whole file, at most AB_FILE_MAX bytes. */
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-
-	if (fd < 0)
-		return errno == ENOENT ? CH_ENOENT : CH_EIO;
-	if (fstat(fd, &st) != 0) {
-		close(fd);
-		return CH_EIO;
-	}
-	if (st.st_size < 0 || (uint64_t)st.st_size > AB_FILE_MAX) {
-		close(fd);
-		return CH_EPROTO;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return CH_EIO;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	*out = buf;
-	*len = got;
-	return 0;
 }
 
 /* load_entry: one record back into the book (tried first, then new). */
@@ -1050,7 +986,9 @@ int ab_load(ab_t *b, const char *path, uint64_t now_ms)
 
 	if (b == NULL || path == NULL || ab_count(b, AB_ANY) != 0)
 		return CH_EINVAL;
-	rc = read_file(path, &buf, &len);
+	rc = ch_file_read_all(path, AB_FILE_MAX, &buf, &len);
+	if (rc == CH_ERANGE)
+		return CH_EPROTO; /* too large to be ours: corrupt */
 	if (rc != 0)
 		return rc;
 	rc = CH_EPROTO;

@@ -20,14 +20,13 @@
 #include "dht_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "log.h"
 
 #define PERSIST_VERSION 1
@@ -147,89 +146,17 @@ static uint8_t *encode(const dht_t *d, uint64_t now, uint64_t wall_ms, size_t *l
  * file (persist.c); save writes path.tmp then renames. */
 int dht_save(dht_t *d, const char *path, uint64_t now, uint64_t wall_ms)
 {
-	char tmp[4096];
 	size_t len = 0;
-	uint8_t *buf;
-	int fd, rc = 0;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return CH_ERANGE;
-	buf = encode(d, now, wall_ms, &len);
+	uint8_t *buf = encode(d, now, wall_ms, &len);
 	if (buf == NULL)
 		return CH_ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ch_log_errno(CH_LOG_LEVEL_WARN, "open", "cannot save DHT state to %s", tmp);
-		free(buf);
-		return CH_EIO;
-	}
-	for (size_t off = 0; off < len && rc == 0;) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ch_log_errno(CH_LOG_LEVEL_WARN, "write", "cannot save DHT state to %s",
-			             tmp);
-			rc = CH_EIO;
-		} else {
-			off += (size_t)n;
-		}
-	}
-	if (rc == 0 && fsync(fd) != 0) {
-		ch_log_errno(CH_LOG_LEVEL_WARN, "fsync", "cannot save DHT state to %s", tmp);
-		rc = CH_EIO;
-	}
-	close(fd);
-	free(buf);
-	if (rc == 0 && rename(tmp, path) != 0) {
-		ch_log_errno(CH_LOG_LEVEL_WARN, "rename", "cannot save DHT state to %s", path);
-		rc = CH_EIO;
-	}
+	int rc = ch_file_write_atomic(path, buf, len, 0600, 1);
 	if (rc != 0)
-		unlink(tmp);
+		ch_log_errno(CH_LOG_LEVEL_WARN, "write", "cannot save DHT state to %s", path);
 	else
 		d->dirty = false;
+	free(buf);
 	return rc;
-}
-
-/* read_file: the whole file into a malloc'd buffer (at most
- * PERSIST_MAX_FILE bytes). */
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-
-	if (fd < 0)
-		return errno == ENOENT ? CH_ENOENT : CH_EIO;
-	if (fstat(fd, &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > PERSIST_MAX_FILE) {
-		close(fd);
-		return CH_EPROTO;
-	}
-	buf = malloc((size_t)st.st_size);
-	if (buf == NULL) {
-		close(fd);
-		return CH_ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (got != (size_t)st.st_size) {
-		free(buf);
-		return CH_EIO;
-	}
-	*out = buf;
-	*len = got;
-	return 0;
 }
 
 /* load_item: one item dict at token i into it; false if malformed or it
@@ -301,8 +228,14 @@ int dht_load(dht_t *d, const char *path, uint64_t now, uint64_t wall_ms)
 	int64_t ver = 0;
 	int32_t li;
 	uint32_t bad = 0;
-	int rc = read_file(path, &buf, &len);
+	int rc = ch_file_read_all(path, PERSIST_MAX_FILE, &buf, &len);
 
+	if (rc == 0 && len == 0) {
+		free(buf);
+		rc = CH_EPROTO; /* an empty state file is a corrupt one */
+	}
+	if (rc == CH_ERANGE)
+		rc = CH_EPROTO;
 	if (rc != 0)
 		return rc;
 	/* every value takes at least 2 bytes ("0:", "le", "i0e"), so len/2

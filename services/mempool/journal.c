@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "hash.h"
 #include "log.h"
 
@@ -146,28 +147,13 @@ uint64_t mp_journal_size(const mp_journal_t *j)
 	return j->size;
 }
 
-/* write_all: write(2) until done or an error other than EINTR. */
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return CH_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* mp_journal_flush: one write of everything buffered; on failure the file is cut back to its last
  * good size. */
 int mp_journal_flush(mp_journal_t *j)
 {
 	if (j->len == 0)
 		return 0;
-	if (write_all(j->fd, j->buf, j->len) != 0) {
+	if (ch_write_all(j->fd, j->buf, j->len) != 0) {
 		ch_log_errno(CH_LOG_LEVEL_ERROR, "write", "journal %s", j->path);
 		/* Cut any partial record so the next batch appends after good
 		 * data; the buffered records are kept for a retry. */
@@ -286,7 +272,7 @@ static int write_header(int fd)
 	uint8_t hdr[MP_J_HDR_SZ] = {0};
 	memcpy(hdr, j_magic, 8);
 	put32(hdr + 8, J_VERSION);
-	return write_all(fd, hdr, sizeof(hdr));
+	return ch_write_all(fd, hdr, sizeof(hdr));
 }
 
 /* mp_journal_open: open or create, replay, and position the file after the last good record
@@ -399,7 +385,7 @@ int mp_journal_rewrite(mp_journal_t *j, int (*fill)(void *user, mp_journal_t *j)
 	/* fill() buffers into j->buf; written here in chunks as it grows. */
 	if (!rc)
 		rc = fill(user, j);
-	if (!rc && write_all(fd, j->buf, j->len) != 0)
+	if (!rc && ch_write_all(fd, j->buf, j->len) != 0)
 		rc = CH_EIO;
 	size += j->len;
 	j->len = 0;

@@ -54,8 +54,34 @@ static void test_write_replace_and_fail(void **state)
 	rmdir(dir);
 }
 
+static void test_read_all(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/chorus-fileio-XXXXXX", path[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/r", dir);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(ch_file_read_all(path, 100, &buf, &len), CH_ENOENT);
+	assert_int_equal(ch_file_write_atomic(path, "0123456789", 10, 0600, 0), 0);
+	assert_int_equal(ch_file_read_all(path, 100, &buf, &len), 0);
+	assert_int_equal(len, 10);
+	assert_memory_equal(buf, "0123456789", 10);
+	assert_int_equal(buf[10], 0); /* NUL-terminated */
+	free(buf);
+	buf = NULL;
+	assert_int_equal(ch_file_read_all(path, 9, &buf, &len), CH_ERANGE); /* over the bound */
+	assert_null(buf);
+	assert_int_equal(ch_file_read_all(dir, 1 << 20, &buf, &len), CH_EIO); /* a directory */
+	/* ch_write_all on a closed descriptor fails */
+	assert_int_equal(ch_write_all(-1, "x", 1), CH_EIO);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_write_replace_and_fail)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_write_replace_and_fail),
+	                                   cmocka_unit_test(test_read_all)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
