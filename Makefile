@@ -3,6 +3,7 @@
 # Layout it expects (see README.md):
 #   common/*.c           -> $(BUILD)/lib/libcommon.a
 #   shm/*.c              -> $(BUILD)/lib/libshm.a
+#   proto/*.c            -> $(BUILD)/lib/libproto.a   (the peer protocol)
 #   tests/unit/test_*.c  -> $(BUILD)/tests/test_*        (cmocka, one binary each)
 #   tests/stress/*.c     -> $(BUILD)/tests/*              (multi-process tests)
 #   bench/*.c            -> $(BUILD)/bench/bin/*          (make bench)
@@ -31,7 +32,7 @@ DEP_OPTIONAL := python3-libtorrent nodejs npm
 OPT      ?= -O2
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
-INCS     := -I. -Icommon -Ishm
+INCS     := -I. -Icommon -Ishm -Iproto
 ifneq ($(SANITIZE),)
   SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
   OPT      := -O1 -g
@@ -48,6 +49,7 @@ LIBS     := $(DEP_LIBS) -lpthread -lrt -lm
 
 COMMON_SRC := $(wildcard common/*.c)
 SHM_SRC    := $(wildcard shm/*.c)
+PROTO_SRC  := $(wildcard proto/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 STRESS_SRC := $(wildcard tests/stress/*.c)
 TOOLT_SRC  := $(wildcard tests/tools/*.c)
@@ -60,10 +62,12 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBCOMMON := $(BUILD)/lib/libcommon.a
 LIBSHM    := $(BUILD)/lib/libshm.a
+LIBPROTO  := $(BUILD)/lib/libproto.a
 # Each service's logic (every file but main.c) is a library too, so unit
 # tests can link it: tests/unit/test_mempool_pool.c tests services/mempool/.
 SVCLIBS   := $(patsubst %,$(BUILD)/lib/libsvc-%.a,$(SERVICES))
-INTLIBS   := $(LIBSHM) $(LIBCOMMON)
+# Link order: a library before the ones it uses (proto uses common).
+INTLIBS   := $(LIBPROTO) $(LIBSHM) $(LIBCOMMON)
 LINKLIBS  := -Wl,--start-group $(SVCLIBS) $(INTLIBS) -Wl,--end-group
 
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -103,10 +107,17 @@ $(BUILD)/obj/%.o: %.c | $(BUILD)/deps.mk
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
 $(LIBSHM): $(call obj,$(SHM_SRC))
 	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(LIBPROTO): $(call obj,$(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
@@ -202,7 +213,7 @@ install: all
 	$(if $(PROGRAMS),install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/chorus
 	install -m 0644 $(INTLIBS) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 common/*.h shm/*.h $(DESTDIR)$(PREFIX)/include/chorus/
+	install -m 0644 common/*.h shm/*.h proto/*.h $(DESTDIR)$(PREFIX)/include/chorus/
 
 clean:
 	rm -rf build

@@ -50,7 +50,7 @@
 #include "err.h"
 #include "hash.h"
 #include "mp.h"
-#include "services/mempool/tx.h"
+#include "tx.h"
 
 #define MAXN    64
 #define MAXTX   4096

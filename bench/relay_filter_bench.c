@@ -25,7 +25,7 @@
 #include <urcu/rculfhash.h>
 
 #include "bench.h"
-#include "services/relay/block.h"
+#include "block.h"
 #include "services/relay/filter.h"
 
 #define FP_PROBES 2000000

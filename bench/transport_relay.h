@@ -44,7 +44,7 @@
 #include "msgs.h"
 #include "ring.h"
 #include "service.h"
-#include "services/transport/wire.h"
+#include "wire.h"
 
 #define BR_MAX_PAYLOAD (128 * 1024) /* the wire's limit for TX */
 #define BR_MIN_PAYLOAD 16

@@ -43,11 +43,11 @@
 #include "hash.h"
 #include "identity.h"
 #include "mp.h"
-#include "services/mempool/tx.h"
-#include "services/relay/block.h"
-#include "services/relay/rwire.h"
-#include "services/transport/noise.h"
-#include "services/transport/wire.h"
+#include "tx.h"
+#include "block.h"
+#include "rwire.h"
+#include "noise.h"
+#include "wire.h"
 
 static const char *host = "127.0.0.1", *src = NULL, *net = "main", *outfile = NULL;
 static int port, count = 20, secs = 10, lport;

@@ -20,9 +20,9 @@
 #include "err.h"
 #include "hash.h"
 #include "msgs.h"
-#include "services/relay/block.h"
+#include "block.h"
 #include "services/relay/core.h"
-#include "services/relay/rwire.h"
+#include "rwire.h"
 
 #define MS 1000000ULL
 

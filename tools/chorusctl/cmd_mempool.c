@@ -22,7 +22,7 @@
 #include "err.h"
 #include "hash.h"
 #include "mpjson.h"
-#include "services/mempool/tx.h"
+#include "tx.h"
 
 /* Transactions per submit request of --random (the service takes 4096). */
 #define RANDOM_BATCH 500

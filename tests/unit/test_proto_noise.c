@@ -14,8 +14,8 @@
 #include "err.h"
 #include "hash.h"
 #include "identity.h"
-#include "services/transport/noise.h"
-#include "services/transport/wire.h"
+#include "noise.h"
+#include "wire.h"
 
 static void ident_from_seed(ch_identity_t *id, uint8_t fill)
 {

@@ -14,7 +14,7 @@
 
 #include "err.h"
 #include "hash.h"
-#include "services/mempool/tx.h"
+#include "tx.h"
 
 /* docs/protocol.md section 2: the key's seed is the bytes 00 01 .. 1f. */
 static const char *const V_PK = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
