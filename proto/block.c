@@ -7,7 +7,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "rwire.h"
+#include "pack.h"
 
 /* rl_block_max_txs: the block limit follows from the ring record limit: a full BLOCK frame
  * behind its send header must fit, and so must CH_TAG_BLOCK (32 per id). */

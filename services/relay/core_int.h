@@ -9,7 +9,7 @@
 #include "core.h"
 #include "filter.h"
 #include "inflight.h"
-#include "rwire.h"
+#include "pack.h"
 
 /* A token bucket: `rate` tokens per second, at most `burst`. */
 typedef struct rl_bucket {

@@ -45,7 +45,7 @@
 #include "mp.h"
 #include "tx.h"
 #include "block.h"
-#include "rwire.h"
+#include "pack.h"
 #include "noise.h"
 #include "wire.h"
 

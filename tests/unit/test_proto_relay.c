@@ -19,7 +19,7 @@
 #include "err.h"
 #include "hash.h"
 #include "block.h"
-#include "rwire.h"
+#include "pack.h"
 
 static const char *TX1 = "933dcc8f5b512cece9ef16da1f090bf7edc6ee367c4222323428b5a9d2b9856d";
 static const char *TX2 = "a55fccfb7c141fb627c610c481c7550e5dc208608871a5ca08c2f6a1d4842258";

@@ -22,7 +22,7 @@
 #include "msgs.h"
 #include "block.h"
 #include "services/relay/core.h"
-#include "rwire.h"
+#include "pack.h"
 
 #define MS 1000000ULL
 

@@ -1,5 +1,5 @@
 /* rwire.c: relay payloads and the msgpack cursor (rwire.h). */
-#include "rwire.h"
+#include "pack.h"
 
 #include <string.h>
 
