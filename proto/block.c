@@ -27,36 +27,36 @@ size_t rl_block_size(const rl_block_t *b)
 
 /* put_fields: the canonical field order of docs/protocol.md 3.3; the unsigned form
  * (the id's input) is the same without "sig". */
-static void put_fields(rl_wr_t *w, const rl_block_t *b, bool with_sig)
+static void put_fields(pack_wr_t *w, const rl_block_t *b, bool with_sig)
 {
-	rl_wr_map(w, with_sig ? 7 : 6);
-	rl_wr_str(w, "v");
-	rl_wr_uint(w, b->v);
-	rl_wr_str(w, "height");
-	rl_wr_uint(w, b->height);
-	rl_wr_str(w, "prev");
-	rl_wr_bin(w, b->prev, 32);
-	rl_wr_str(w, "txs");
-	rl_wr_array(w, b->ntx);
+	pack_wr_map(w, with_sig ? 7 : 6);
+	pack_wr_str(w, "v");
+	pack_wr_uint(w, b->v);
+	pack_wr_str(w, "height");
+	pack_wr_uint(w, b->height);
+	pack_wr_str(w, "prev");
+	pack_wr_bin(w, b->prev, 32);
+	pack_wr_str(w, "txs");
+	pack_wr_array(w, b->ntx);
 	for (uint32_t i = 0; i < b->ntx; i++)
-		rl_wr_bin(w, b->txs + 32 * (size_t)i, 32);
-	rl_wr_str(w, "producer");
-	rl_wr_bin(w, b->producer, 32);
-	rl_wr_str(w, "time");
-	rl_wr_uint(w, b->time);
+		pack_wr_bin(w, b->txs + 32 * (size_t)i, 32);
+	pack_wr_str(w, "producer");
+	pack_wr_bin(w, b->producer, 32);
+	pack_wr_str(w, "time");
+	pack_wr_uint(w, b->time);
 	if (with_sig) {
-		rl_wr_str(w, "sig");
-		rl_wr_bin(w, b->sig, 64);
+		pack_wr_str(w, "sig");
+		pack_wr_bin(w, b->sig, 64);
 	}
 }
 
 /* rl_block_encode: the canonical encoding (block.h), with or without the signature. */
 size_t rl_block_encode(const rl_block_t *b, bool with_sig, uint8_t *out, size_t cap)
 {
-	rl_wr_t w;
-	rl_wr_init(&w, out, cap);
+	pack_wr_t w;
+	pack_wr_init(&w, out, cap);
 	put_fields(&w, b, with_sig);
-	return w.err ? 0 : w.len;
+	return pack_wr_end(&w);
 }
 
 /* rl_block_hash: the id covers every field but the signature, so a relaying node can
@@ -117,35 +117,33 @@ uint64_t rl_short_id(const uint8_t block_id[32], const uint8_t txid[32])
 
 /* ---------------------------------------------------------------- decode */
 
-static bool rd_bin_exact(rl_rd_t *r, uint8_t *out, uint32_t len)
+static bool rd_bin_exact(pack_rd_t *r, uint8_t *out, uint32_t len)
 {
 	const uint8_t *p;
 	uint32_t l;
-	if (!rl_rd_bin(r, &p, &l) || l != len) {
-		r->err = CH_EPROTO;
-		return false;
-	}
+	if (!pack_rd_bin(r, &p, &l) || l != len)
+		return pack_rd_refuse(r);
 	memcpy(out, p, len);
 	return true;
 }
 
 /* rd_header_field: one of the header keys (v, height, prev, producer, time,
  * sig) into b; false if k is none of them (nothing consumed). */
-static bool rd_header_field(rl_rd_t *r, const char *k, uint32_t kl, rl_block_t *b, unsigned *seen)
+static bool rd_header_field(pack_rd_t *r, const char *k, uint32_t kl, rl_block_t *b, unsigned *seen)
 {
 	static const char *const keys[] = {"v", "height", "prev", "producer", "time", "sig"};
 	for (unsigned i = 0; i < 6; i++) {
-		if (!rl_rd_is(k, kl, keys[i]))
+		if (!pack_is(k, kl, keys[i]))
 			continue;
 		if (*seen & (1u << i))
-			r->err = CH_EPROTO; /* duplicate key */
+			pack_rd_refuse(r); /* duplicate key */
 		*seen |= 1u << i;
 		switch (i) {
 		case 0:
-			rl_rd_uint(r, &b->v);
+			pack_rd_uint(r, &b->v);
 			break;
 		case 1:
-			rl_rd_uint(r, &b->height);
+			pack_rd_uint(r, &b->height);
 			break;
 		case 2:
 			rd_bin_exact(r, b->prev, 32);
@@ -154,7 +152,7 @@ static bool rd_header_field(rl_rd_t *r, const char *k, uint32_t kl, rl_block_t *
 			rd_bin_exact(r, b->producer, 32);
 			break;
 		case 4:
-			rl_rd_uint(r, &b->time);
+			pack_rd_uint(r, &b->time);
 			break;
 		default:
 			rd_bin_exact(r, b->sig, 64);
@@ -166,10 +164,10 @@ static bool rd_header_field(rl_rd_t *r, const char *k, uint32_t kl, rl_block_t *
 }
 
 /* rd_ids32: an array of bin32 into out. */
-static int rd_ids32(rl_rd_t *r, uint8_t *out, uint32_t max, uint32_t *n)
+static int rd_ids32(pack_rd_t *r, uint8_t *out, uint32_t max, uint32_t *n)
 {
 	uint32_t k;
-	if (!rl_rd_array(r, &k))
+	if (!pack_rd_array(r, &k))
 		return CH_EPROTO;
 	if (k > max)
 		return CH_ERANGE;
@@ -182,26 +180,26 @@ static int rd_ids32(rl_rd_t *r, uint8_t *out, uint32_t max, uint32_t *n)
 
 /* rd_full: a whole block; the id is recomputed from the fields, so a non-canonical
  * encoding of the same fields is the same block. */
-static int rd_full(rl_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
+static int rd_full(pack_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
 {
 	uint32_t n;
 	unsigned seen = 0;
 	bool txs = false;
-	if (!rl_rd_map(r, &n))
+	if (!pack_rd_map(r, &n))
 		return CH_EPROTO;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
 		uint32_t kl;
-		if (!rl_rd_key(r, &k, &kl))
+		if (!pack_rd_str(r, &k, &kl))
 			return CH_EPROTO;
 		if (rd_header_field(r, k, kl, &m->b, &seen))
 			continue;
-		if (rl_rd_is(k, kl, "txs") && !txs) {
+		if (pack_is(k, kl, "txs") && !txs) {
 			int rc = rd_ids32(r, m->b.txs, max_txs, &m->b.ntx);
 			if (rc)
 				return rc;
 			txs = true;
-		} else if (!rl_rd_skip(r)) {
+		} else if (!pack_rd_skip(r)) {
 			return CH_EPROTO;
 		}
 	}
@@ -211,29 +209,29 @@ static int rd_full(rl_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
 }
 
 /* rd_cmpct: a compact block: header fields, the claimed id, short ids. */
-static int rd_cmpct(rl_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
+static int rd_cmpct(pack_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
 {
 	uint32_t n, l;
 	unsigned seen = 0;
 	bool id = false;
 	m->sid = NULL;
-	if (!rl_rd_map(r, &n))
+	if (!pack_rd_map(r, &n))
 		return CH_EPROTO;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
-		if (!rl_rd_key(r, &k, &l))
+		if (!pack_rd_str(r, &k, &l))
 			return CH_EPROTO;
 		if (rd_header_field(r, k, l, &m->b, &seen))
 			continue;
-		if (rl_rd_is(k, l, "id") && !id) {
+		if (pack_is(k, l, "id") && !id) {
 			id = rd_bin_exact(r, m->b.id, 32);
-		} else if (rl_rd_is(k, l, "sid") && !m->sid) {
-			if (!rl_rd_bin(r, &m->sid, &l) || l % RL_SHORT_ID_LEN)
+		} else if (pack_is(k, l, "sid") && !m->sid) {
+			if (!pack_rd_bin(r, &m->sid, &l) || l % RL_SHORT_ID_LEN)
 				return CH_EPROTO;
 			if (l / RL_SHORT_ID_LEN > max_txs)
 				return CH_ERANGE;
 			m->b.ntx = l / RL_SHORT_ID_LEN;
-		} else if (!rl_rd_skip(r)) {
+		} else if (!pack_rd_skip(r)) {
 			return CH_EPROTO;
 		}
 	}
@@ -243,34 +241,34 @@ static int rd_cmpct(rl_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
 }
 
 /* rd_txn: the ids of the positions asked with GETDATA blktx. */
-static int rd_txn(rl_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
+static int rd_txn(pack_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
 {
 	uint32_t n, l, nidx = UINT32_MAX, nids = UINT32_MAX;
 	bool id = false;
-	if (!rl_rd_map(r, &n))
+	if (!pack_rd_map(r, &n))
 		return CH_EPROTO;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
-		if (!rl_rd_key(r, &k, &l))
+		if (!pack_rd_str(r, &k, &l))
 			return CH_EPROTO;
-		if (rl_rd_is(k, l, "id") && !id) {
+		if (pack_is(k, l, "id") && !id) {
 			id = rd_bin_exact(r, m->b.id, 32);
-		} else if (rl_rd_is(k, l, "idx") && nidx == UINT32_MAX) {
-			if (!rl_rd_array(r, &nidx))
+		} else if (pack_is(k, l, "idx") && nidx == UINT32_MAX) {
+			if (!pack_rd_array(r, &nidx))
 				return CH_EPROTO;
 			if (nidx > max_txs)
 				return CH_ERANGE;
 			for (uint32_t x = 0; x < nidx; x++) {
 				uint64_t v;
-				if (!rl_rd_uint(r, &v) || v >= max_txs)
+				if (!pack_rd_uint(r, &v) || v >= max_txs)
 					return CH_EPROTO;
 				m->idx[x] = (uint32_t)v;
 			}
-		} else if (rl_rd_is(k, l, "ids") && nids == UINT32_MAX) {
+		} else if (pack_is(k, l, "ids") && nids == UINT32_MAX) {
 			int rc = rd_ids32(r, m->b.txs, max_txs, &nids);
 			if (rc)
 				return rc;
-		} else if (!rl_rd_skip(r)) {
+		} else if (!pack_rd_skip(r)) {
 			return CH_EPROTO;
 		}
 	}
@@ -284,7 +282,7 @@ static int rd_txn(rl_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
  * version would use a new key and get scored: versions must agree). */
 int rl_blkmsg_decode(const uint8_t *buf, size_t len, uint32_t max_txs, rl_blkmsg_t *m)
 {
-	rl_rd_t r;
+	pack_rd_t r;
 	uint32_t n, kl;
 	const char *k;
 	int rc;
@@ -292,16 +290,16 @@ int rl_blkmsg_decode(const uint8_t *buf, size_t len, uint32_t max_txs, rl_blkmsg
 	memset(&m->b, 0, sizeof(m->b));
 	m->b.txs = txs;
 	m->n = 0;
-	rl_rd_init(&r, buf, len);
-	if (!rl_rd_map(&r, &n) || n != 1 || !rl_rd_key(&r, &k, &kl))
+	pack_rd_init(&r, buf, len, 0);
+	if (!pack_rd_map(&r, &n) || n != 1 || !pack_rd_str(&r, &k, &kl))
 		return CH_EPROTO;
-	if (rl_rd_is(k, kl, "block")) {
+	if (pack_is(k, kl, "block")) {
 		m->kind = RL_BLKMSG_FULL;
 		rc = rd_full(&r, max_txs, m);
-	} else if (rl_rd_is(k, kl, "cmpct")) {
+	} else if (pack_is(k, kl, "cmpct")) {
 		m->kind = RL_BLKMSG_CMPCT;
 		rc = rd_cmpct(&r, max_txs, m);
-	} else if (rl_rd_is(k, kl, "blktxn")) {
+	} else if (pack_is(k, kl, "blktxn")) {
 		m->kind = RL_BLKMSG_TXN;
 		rc = rd_txn(&r, max_txs, m);
 	} else {
@@ -309,19 +307,19 @@ int rl_blkmsg_decode(const uint8_t *buf, size_t len, uint32_t max_txs, rl_blkmsg
 	}
 	if (rc)
 		return rc;
-	return r.err || r.p != r.end ? CH_EPROTO : 0;
+	return pack_rd_done(&r) ? 0 : CH_EPROTO;
 }
 
 /* ---------------------------------------------------------------- encode */
 
 size_t rl_block_msg_full(const rl_block_t *b, uint8_t *out, size_t cap)
 {
-	rl_wr_t w;
-	rl_wr_init(&w, out, cap);
-	rl_wr_map(&w, 1);
-	rl_wr_str(&w, "block");
+	pack_wr_t w;
+	pack_wr_init(&w, out, cap);
+	pack_wr_map(&w, 1);
+	pack_wr_str(&w, "block");
 	put_fields(&w, b, true);
-	return w.err ? 0 : w.len;
+	return pack_wr_end(&w);
 }
 
 /* rl_block_cmpct_size: an upper bound of the compact message. */
@@ -334,57 +332,57 @@ size_t rl_block_cmpct_size(const rl_block_t *b)
  * to key the short ids before it can rebuild the id itself. */
 size_t rl_block_msg_cmpct(const rl_block_t *b, uint8_t *out, size_t cap)
 {
-	rl_wr_t w;
-	rl_wr_init(&w, out, cap);
-	rl_wr_map(&w, 1);
-	rl_wr_str(&w, "cmpct");
-	rl_wr_map(&w, 8);
-	rl_wr_str(&w, "id");
-	rl_wr_bin(&w, b->id, 32);
-	rl_wr_str(&w, "v");
-	rl_wr_uint(&w, b->v);
-	rl_wr_str(&w, "height");
-	rl_wr_uint(&w, b->height);
-	rl_wr_str(&w, "prev");
-	rl_wr_bin(&w, b->prev, 32);
-	rl_wr_str(&w, "producer");
-	rl_wr_bin(&w, b->producer, 32);
-	rl_wr_str(&w, "time");
-	rl_wr_uint(&w, b->time);
-	rl_wr_str(&w, "sig");
-	rl_wr_bin(&w, b->sig, 64);
-	rl_wr_str(&w, "sid");
-	rl_wr_bin_hdr(&w, b->ntx * RL_SHORT_ID_LEN);
+	pack_wr_t w;
+	pack_wr_init(&w, out, cap);
+	pack_wr_map(&w, 1);
+	pack_wr_str(&w, "cmpct");
+	pack_wr_map(&w, 8);
+	pack_wr_str(&w, "id");
+	pack_wr_bin(&w, b->id, 32);
+	pack_wr_str(&w, "v");
+	pack_wr_uint(&w, b->v);
+	pack_wr_str(&w, "height");
+	pack_wr_uint(&w, b->height);
+	pack_wr_str(&w, "prev");
+	pack_wr_bin(&w, b->prev, 32);
+	pack_wr_str(&w, "producer");
+	pack_wr_bin(&w, b->producer, 32);
+	pack_wr_str(&w, "time");
+	pack_wr_uint(&w, b->time);
+	pack_wr_str(&w, "sig");
+	pack_wr_bin(&w, b->sig, 64);
+	pack_wr_str(&w, "sid");
+	pack_wr_bin_hdr(&w, b->ntx * RL_SHORT_ID_LEN);
 	for (uint32_t i = 0; i < b->ntx && !w.err; i++) {
 		uint64_t s = rl_short_id(b->id, b->txs + 32 * (size_t)i);
 		uint8_t be[RL_SHORT_ID_LEN];
 		for (int j = 0; j < RL_SHORT_ID_LEN; j++)
 			be[j] = (uint8_t)(s >> (8 * (RL_SHORT_ID_LEN - 1 - j)));
-		rl_wr_raw(&w, be, sizeof(be));
+		pack_wr_raw(&w, be, sizeof(be));
 	}
-	return w.err ? 0 : w.len;
+	return pack_wr_end(&w);
 }
 
 size_t rl_block_msg_txn(const rl_block_t *b, const uint32_t *idx, uint32_t n, uint8_t *out,
                         size_t cap)
 {
-	rl_wr_t w;
-	rl_wr_init(&w, out, cap);
-	rl_wr_map(&w, 1);
-	rl_wr_str(&w, "blktxn");
-	rl_wr_map(&w, 3);
-	rl_wr_str(&w, "id");
-	rl_wr_bin(&w, b->id, 32);
-	rl_wr_str(&w, "idx");
-	rl_wr_array(&w, n);
+	pack_wr_t w;
+	pack_wr_init(&w, out, cap);
+	pack_wr_map(&w, 1);
+	pack_wr_str(&w, "blktxn");
+	pack_wr_map(&w, 3);
+	pack_wr_str(&w, "id");
+	pack_wr_bin(&w, b->id, 32);
+	pack_wr_str(&w, "idx");
+	pack_wr_array(&w, n);
 	for (uint32_t i = 0; i < n; i++)
-		rl_wr_uint(&w, idx[i]);
-	rl_wr_str(&w, "ids");
-	rl_wr_array(&w, n);
+		pack_wr_uint(&w, idx[i]);
+	pack_wr_str(&w, "ids");
+	pack_wr_array(&w, n);
 	for (uint32_t i = 0; i < n; i++) {
 		if (idx[i] >= b->ntx)
 			return 0;
-		rl_wr_bin(&w, b->txs + 32 * (size_t)idx[i], 32);
+		pack_wr_bin(&w, b->txs + 32 * (size_t)idx[i], 32);
 	}
-	return w.err ? 0 : w.len;
+	return pack_wr_end(&w);
 }

@@ -20,8 +20,8 @@
  * Decoders never read outside their input and refuse with CH_EPROTO
  * (malformed) or CH_ERANGE (more transactions than allowed).  Stateless;
  * thread-safe. */
-#ifndef CH_RELAY_BLOCK_H
-#define CH_RELAY_BLOCK_H
+#ifndef CH_PROTO_BLOCK_H
+#define CH_PROTO_BLOCK_H
 
 #include <stdbool.h>
 #include <stddef.h>

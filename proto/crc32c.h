@@ -2,8 +2,8 @@
  * Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at
  * run time), a bitwise loop otherwise.  Not cryptographic: frames are also
  * sealed with an AEAD; the checksum catches bugs in framing, not attacks. */
-#ifndef CH_CRC32C_H
-#define CH_CRC32C_H
+#ifndef CH_PROTO_CRC32C_H
+#define CH_PROTO_CRC32C_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -14,8 +14,8 @@
  * Peer handles (`peer`) are 64-bit numbers chosen by transport, never
  * reused, also across transport restarts; 0 means "not from a peer" (the
  * local application). */
-#ifndef CH_MSGS_H
-#define CH_MSGS_H
+#ifndef CH_PROTO_MSGS_H
+#define CH_PROTO_MSGS_H
 
 #include <stdint.h>
 

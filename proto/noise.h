@@ -30,8 +30,8 @@
  * record; many small frames share one record.
  *
  * No I/O, no clocks: the caller moves bytes.  Not thread-safe per object. */
-#ifndef CH_TRANSPORT_NOISE_H
-#define CH_TRANSPORT_NOISE_H
+#ifndef CH_PROTO_NOISE_H
+#define CH_PROTO_NOISE_H
 
 #include <sodium.h>
 #include <stdbool.h>

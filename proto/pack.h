@@ -1,107 +1,110 @@
-/* rwire.h: the relay's wire payloads (docs/protocol.md section 3) and a
- * small msgpack cursor to read and write them without allocating.
+/* pack.h: the one msgpack reader and writer of the peer protocol.
  *
- *   INV, GETDATA, NOTFOUND  {"tx": [bin32, ...], "blk": [bin32, ...]}
- *                           GETDATA may also carry "blktx": {"id": bin32,
- *                           "idx": [uint, ...]} (ids of a compact block)
- *   TX                      {"tx": bin}   (the mempool's encoding, opaque)
- *   BLOCK                   {"block": BLOCK} | {"cmpct": COMPACT} |
- *                           {"blktxn": {"id": bin32, "idx": [uint...],
- *                                       "ids": [bin32...]}}   (block.h)
+ * Every payload a peer sends (the hello, PING/PONG, REJECT, PEX, INV /
+ * GETDATA / NOTFOUND, TX, BLOCK, transactions) is read with pack_rd_t: a
+ * cursor over the input that never allocates, never reads outside it,
+ * bounds nesting (PACK_DEPTH_MAX) and returns strings and binaries as
+ * pointers into the input.  Errors are sticky: after the first failure
+ * every read fails, so a decoder may check once at the end.  Each failure
+ * records what was wrong (pack_fault_t) and the type byte that was
+ * refused, so a decoder can say why in words.
  *
- * Writers produce the canonical (shortest) forms; readers accept any
- * well-formed msgpack of the right types, skip unknown keys (a newer
- * version's), and refuse with CH_EPROTO (malformed) or CH_ERANGE (more
- * than RL_INV_MAX ids) without reading outside the input.  Stateless and
- * thread-safe. */
-#ifndef CH_RELAY_RWIRE_H
-#define CH_RELAY_RWIRE_H
+ * A reader made with PACK_CANONICAL also refuses any header or integer
+ * longer than needed (map16 for 3 entries, uint16 for 7, bin16 for 32
+ * bytes, str8 for a 3-byte key): formats that hash their own encoding (a
+ * transaction's id) need exactly one encoding per value.
+ *
+ * pack_wr_t writes the canonical (shortest) form into a caller's buffer;
+ * an overflow sets err and writes nothing more.
+ *
+ * The control plane (command and reply maps over ZeroMQ, common/mp.h)
+ * keeps its msgpack-c objects: its messages come from local sockets, are
+ * looked up by key in any order and are rendered to JSON.
+ *
+ * Stateless apart from the cursor; one cursor per thread. */
+#ifndef CH_PROTO_PACK_H
+#define CH_PROTO_PACK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define RL_INV_MAX 1000 /* ids in one INV / GETDATA / NOTFOUND (wire limit 40016 bytes) */
+/* Deepest nesting pack_rd_skip follows below the value it skips. */
+#define PACK_DEPTH_MAX 8
 
-/* ---------------------------------------------------------------- cursor */
+/* pack_rd_init flags */
+#define PACK_CANONICAL 1u /* refuse non-shortest headers and integers */
 
-typedef struct rl_rd {
+/* What made a read fail. */
+typedef enum pack_fault {
+	PACK_OK = 0,
+	PACK_TRUNCATED = 1, /* the input ends inside the value */
+	PACK_TYPE = 2,      /* another type than the one asked for (see byte) */
+	PACK_NONCANON = 3,  /* a longer form than needed (PACK_CANONICAL only) */
+	PACK_DEPTH = 4,     /* nested deeper than PACK_DEPTH_MAX */
+	PACK_VALUE = 5,     /* well-formed, refused by the decoder (pack_rd_refuse) */
+} pack_fault_t;
+
+typedef struct pack_rd {
 	const uint8_t *p, *end;
-	int err; /* sticky: CH_EPROTO once anything was wrong */
-} rl_rd_t;
+	int err;           /* sticky: CH_EPROTO once anything was wrong */
+	pack_fault_t why;  /* the first failure */
+	uint8_t byte;      /* the type byte of the first failure */
+	unsigned flags;    /* PACK_CANONICAL */
+} pack_rd_t;
 
-void rl_rd_init(rl_rd_t *r, const void *buf, size_t len);
-/* Each reader returns true on success; on failure it sets r->err. */
-bool rl_rd_map(rl_rd_t *r, uint32_t *n);
-bool rl_rd_array(rl_rd_t *r, uint32_t *n);
-bool rl_rd_str(rl_rd_t *r, const char **s, uint32_t *len);
-bool rl_rd_bin(rl_rd_t *r, const uint8_t **b, uint32_t *len);
-bool rl_rd_uint(rl_rd_t *r, uint64_t *v);
-/* rl_rd_key: reads a string key and tells whether it equals k. */
-bool rl_rd_key(rl_rd_t *r, const char **s, uint32_t *len);
-bool rl_rd_is(const char *s, uint32_t len, const char *k);
-/* rl_rd_skip: skips one value of any type (nesting at most 8 deep). */
-bool rl_rd_skip(rl_rd_t *r);
+/* pack_rd_init: a cursor over buf[0..len). */
+void pack_rd_init(pack_rd_t *r, const void *buf, size_t len, unsigned flags);
 
-/* The writer appends to buf (cap bytes); on overflow it sets err and
- * writes nothing more. */
-typedef struct rl_wr {
+/* Each reader returns true on success; on failure it sets r->err, r->why
+ * and r->byte (and returns false from then on). */
+bool pack_rd_map(pack_rd_t *r, uint32_t *n);
+bool pack_rd_array(pack_rd_t *r, uint32_t *n);
+/* pack_rd_str: a string, in place (not NUL-terminated). */
+bool pack_rd_str(pack_rd_t *r, const char **s, uint32_t *len);
+/* pack_rd_bin: a binary, in place. */
+bool pack_rd_bin(pack_rd_t *r, const uint8_t **b, uint32_t *len);
+/* pack_rd_bin_hdr: only the header of a binary: its length, so a decoder
+ * can refuse an oversized value before looking for its bytes; the bytes
+ * follow with pack_rd_raw. */
+bool pack_rd_bin_hdr(pack_rd_t *r, uint32_t *len);
+/* pack_rd_raw: the next len bytes, in place. */
+bool pack_rd_raw(pack_rd_t *r, uint64_t len, const uint8_t **p);
+/* pack_rd_uint: a non-negative integer (positive fixint, uint 8..64). */
+bool pack_rd_uint(pack_rd_t *r, uint64_t *v);
+/* pack_rd_skip: one value of any type, containers included. */
+bool pack_rd_skip(pack_rd_t *r);
+/* pack_rd_refuse: a decoder refuses what it read (a wrong length, a
+ * duplicate key): the cursor fails from here on like after a bad read.
+ * Returns false. */
+bool pack_rd_refuse(pack_rd_t *r);
+/* pack_rd_done: no error and the whole input read (no trailing bytes). */
+bool pack_rd_done(const pack_rd_t *r);
+/* pack_rd_left: bytes not read yet. */
+size_t pack_rd_left(const pack_rd_t *r);
+
+/* pack_is: a string read in place equals the C string k. */
+bool pack_is(const char *s, uint32_t len, const char *k);
+
+typedef struct pack_wr {
 	uint8_t *buf;
 	size_t len, cap;
-	int err;
-} rl_wr_t;
+	int err; /* CH_ERANGE once something did not fit */
+} pack_wr_t;
 
-void rl_wr_init(rl_wr_t *w, void *buf, size_t cap);
-void rl_wr_map(rl_wr_t *w, uint32_t n);
-void rl_wr_array(rl_wr_t *w, uint32_t n);
-void rl_wr_str(rl_wr_t *w, const char *s);
-void rl_wr_bin(rl_wr_t *w, const void *b, uint32_t len);
-void rl_wr_uint(rl_wr_t *w, uint64_t v);
-/* rl_wr_bin_hdr: only the header of a bin of len bytes (the caller
- * appends the bytes with rl_wr_raw). */
-void rl_wr_bin_hdr(rl_wr_t *w, uint32_t len);
-void rl_wr_raw(rl_wr_t *w, const void *b, size_t len);
-
-/* ---------------------------------------------------------------- inventory */
-
-/* A decoded INV / GETDATA / NOTFOUND: pointers to the 32-byte ids inside
- * the payload (each is a bin32 body). */
-typedef struct rl_inv {
-	const uint8_t *tx[RL_INV_MAX];
-	const uint8_t *blk[RL_INV_MAX];
-	uint32_t ntx, nblk;
-	/* GETDATA "blktx" */
-	bool has_blktx;
-	const uint8_t *blktx_id;
-	uint32_t nidx;
-	uint32_t idx[4096];
-} rl_inv_t;
-
-/* rl_inv_decode: 0; CH_ERANGE (more than RL_INV_MAX ids, or more than 4096
- * blktx indexes); CH_EPROTO (anything malformed). */
-int rl_inv_decode(const uint8_t *buf, size_t len, rl_inv_t *out);
-
-/* rl_inv_size: bytes of an inventory payload of ntx and nblk ids. */
-size_t rl_inv_size(uint32_t ntx, uint32_t nblk);
-
-/* rl_inv_encode: {"tx": [...], "blk": [...]} with empty lists left out;
- * ids are contiguous 32-byte arrays.  Returns bytes written (0 if cap is
- * too small or both are empty). */
-size_t rl_inv_encode(uint8_t *out, size_t cap, const uint8_t *tx, uint32_t ntx, const uint8_t *blk,
-                     uint32_t nblk);
-
-/* rl_getblktx_encode: GETDATA {"blktx": {"id": .., "idx": [...]}}. */
-size_t rl_getblktx_encode(uint8_t *out, size_t cap, const uint8_t id[32], const uint32_t *idx,
-                          uint32_t n);
-
-/* ---------------------------------------------------------------- TX */
-
-#define RL_TX_WRAP 8 /* bytes {"tx": bin32 header} adds around an encoding */
-
-/* rl_tx_encode: {"tx": bin(enc)}; returns bytes written or 0. */
-size_t rl_tx_encode(uint8_t *out, size_t cap, const uint8_t *enc, uint32_t len);
-
-/* rl_tx_decode: the transaction's bytes inside a TX payload.  0; CH_EPROTO. */
-int rl_tx_decode(const uint8_t *buf, size_t len, const uint8_t **enc, uint32_t *enc_len);
+void pack_wr_init(pack_wr_t *w, void *buf, size_t cap);
+void pack_wr_map(pack_wr_t *w, uint32_t n);
+void pack_wr_array(pack_wr_t *w, uint32_t n);
+void pack_wr_str(pack_wr_t *w, const char *s);
+/* pack_wr_strn: a string of len bytes (need not be NUL-terminated). */
+void pack_wr_strn(pack_wr_t *w, const char *s, size_t len);
+void pack_wr_bin(pack_wr_t *w, const void *b, uint32_t len);
+void pack_wr_uint(pack_wr_t *w, uint64_t v);
+/* pack_wr_bin_hdr: only the header of a bin of len bytes (the caller
+ * appends the bytes with pack_wr_raw). */
+void pack_wr_bin_hdr(pack_wr_t *w, uint32_t len);
+void pack_wr_raw(pack_wr_t *w, const void *b, size_t len);
+/* pack_wr_end: bytes written, or 0 if anything failed to fit. */
+size_t pack_wr_end(const pack_wr_t *w);
 
 #endif

@@ -14,8 +14,8 @@
  * The encoder is inline here so that chorusctl (which links only the common
  * library) builds transactions with the same code the service decodes
  * them with; the strict decoder lives in tx.c.  Stateless and thread-safe. */
-#ifndef CH_MEMPOOL_TX_H
-#define CH_MEMPOOL_TX_H
+#ifndef CH_PROTO_TX_H
+#define CH_PROTO_TX_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* wire.c: frame headers (see wire.h). */
+/* wire.c: frame headers and the table of message types (wire.h). */
 #include "wire.h"
 
 #include <stdio.h>
@@ -8,14 +8,24 @@
 #include "err.h"
 #include "hash.h"
 
-/* Per-type payload maximums: small control messages stay small; INV and
- * GETDATA carry up to WIRE_INV_MAX ids; TX is bounded by the mempool's size
- * limit; BLOCK by the node's ring-max-msg. */
-#define WIRE_INV_MAX 1000
-#define WIRE_TX_MAX  (128 * 1024)
-
-static const char *const type_names[] = {"UNKNOWN", "PING",     "PONG", "GETPEERS", "PEERS", "INV",
-                                         "GETDATA", "NOTFOUND", "TX",   "BLOCK",    "REJECT"};
+/* The message types: name and largest payload (0 for BLOCK: the caller's
+ * block_max). */
+static const struct {
+	const char *name;
+	uint32_t max;
+} types[WIRE_TYPE_MAX + 1] = {
+    [0] = {"UNKNOWN", 0},
+    [WIRE_PING] = {"PING", WIRE_PING_MAX},
+    [WIRE_PONG] = {"PONG", WIRE_PING_MAX},
+    [WIRE_GETPEERS] = {"GETPEERS", WIRE_GETPEERS_MAX},
+    [WIRE_PEERS] = {"PEERS", WIRE_PEERS_MAX},
+    [WIRE_INV] = {"INV", WIRE_INV_MAX},
+    [WIRE_GETDATA] = {"GETDATA", WIRE_INV_MAX},
+    [WIRE_NOTFOUND] = {"NOTFOUND", WIRE_INV_MAX},
+    [WIRE_TX] = {"TX", WIRE_TX_MAX},
+    [WIRE_BLOCK] = {"BLOCK", 0},
+    [WIRE_REJECT] = {"REJECT", WIRE_REJECT_MAX},
+};
 
 void wire_magic(const char *network, uint8_t out[WIRE_MAGIC_LEN])
 {
@@ -28,31 +38,14 @@ void wire_magic(const char *network, uint8_t out[WIRE_MAGIC_LEN])
 
 const char *wire_type_name(uint8_t type)
 {
-	return type <= WIRE_TYPE_MAX ? type_names[type] : type_names[0];
+	return type <= WIRE_TYPE_MAX ? types[type].name : types[0].name;
 }
 
 uint32_t wire_max_len(uint8_t type, uint32_t block_max)
 {
-	switch (type) {
-	case WIRE_PING:
-	case WIRE_PONG:
-	case WIRE_GETPEERS:
-		return 64;
-	case WIRE_PEERS:
-		return 16 * 1024;
-	case WIRE_INV:
-	case WIRE_GETDATA:
-	case WIRE_NOTFOUND:
-		return 16 + WIRE_INV_MAX * 40;
-	case WIRE_TX:
-		return WIRE_TX_MAX;
-	case WIRE_BLOCK:
+	if (type == WIRE_BLOCK)
 		return block_max;
-	case WIRE_REJECT:
-		return 512;
-	default:
-		return 0;
-	}
+	return type <= WIRE_TYPE_MAX ? types[type].max : 0;
 }
 
 static void put_be32(uint8_t *p, uint32_t v)

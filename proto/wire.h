@@ -1,4 +1,5 @@
-/* wire.h: the transport's frames (docs/protocol.md section 1).
+/* wire.h: frames and the table of message types (docs/protocol.md
+ * section 1).
  *
  * A frame is a 13-byte header and a msgpack payload:
  *   magic   4 bytes  first 4 bytes of BLAKE2b-256("chorus-net:" + network)
@@ -11,16 +12,18 @@
  *
  * The length is checked against the type's maximum as soon as the header is
  * in, before anything is buffered for the payload.  Types the node does not
- * know (from a newer version) are skipped if within WIRE_UNKNOWN_MAX. */
-#ifndef CH_TRANSPORT_WIRE_H
-#define CH_TRANSPORT_WIRE_H
+ * know (from a newer version) are skipped if within WIRE_UNKNOWN_MAX.
+ *
+ * This header and wire.c are the only place a message type's number, name
+ * and largest payload are written down; every other module names them. */
+#ifndef CH_PROTO_WIRE_H
+#define CH_PROTO_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_HDR_LEN     13
-#define WIRE_MAGIC_LEN   4
-#define WIRE_UNKNOWN_MAX (64 * 1024) /* largest unknown frame we skip */
+#define WIRE_HDR_LEN   13
+#define WIRE_MAGIC_LEN 4
 
 typedef enum wire_type {
 	WIRE_PING = 1,
@@ -36,6 +39,20 @@ typedef enum wire_type {
 	WIRE_TYPE_MAX = 10,
 } wire_type_t;
 
+/* Largest payload per type (wire_max_len gives them by number).  Small
+ * control messages stay small; INV, GETDATA and NOTFOUND carry up to
+ * WIRE_INV_IDS_MAX ids (40 bytes each with msgpack headers, plus the map);
+ * TX is bounded well above a transaction's largest encoding (tx.h); BLOCK
+ * by the node's ring-max-msg (a run-time setting). */
+#define WIRE_PING_MAX     64
+#define WIRE_GETPEERS_MAX 64
+#define WIRE_PEERS_MAX    (16u * 1024)
+#define WIRE_INV_IDS_MAX  1000
+#define WIRE_INV_MAX      (16 + WIRE_INV_IDS_MAX * 40)
+#define WIRE_TX_MAX       (128u * 1024)
+#define WIRE_REJECT_MAX   512
+#define WIRE_UNKNOWN_MAX  (64u * 1024) /* largest frame of an unknown type we skip */
+
 typedef struct wire_hdr {
 	uint8_t type;
 	uint32_t len;
@@ -45,7 +62,7 @@ typedef struct wire_hdr {
 /* wire_magic: the 4-byte frame magic of a network name. */
 void wire_magic(const char *network, uint8_t out[WIRE_MAGIC_LEN]);
 
-/* wire_type_name: "PING", ..., or "UNKNOWN". */
+/* wire_type_name: "PING", ..., or "UNKNOWN" for a type we do not know. */
 const char *wire_type_name(uint8_t type);
 
 /* wire_max_len: largest payload accepted for a type (block_max for BLOCK);

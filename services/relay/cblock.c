@@ -18,8 +18,8 @@ int rl_blocks_init(rl_core_t *c)
 {
 	uint32_t n = c->block_max ? c->block_max : 1;
 	c->msgcap = RL_BLOCK_HDR_MAX + 64 + (size_t)n * RL_BLOCK_ID_BYTES;
-	if (c->msgcap < 32 * (size_t)RL_INV_MAX)
-		c->msgcap = 32 * (size_t)RL_INV_MAX;
+	if (c->msgcap < 32 * (size_t)WIRE_INV_IDS_MAX)
+		c->msgcap = 32 * (size_t)WIRE_INV_IDS_MAX;
 	uint32_t ms = 16;
 	while (ms < 2 * n)
 		ms <<= 1;
@@ -143,7 +143,7 @@ static void accept(rl_core_t *c, const rl_block_t *b, rl_peer_t *from, bool comp
 		size_t rl = sizeof(ch_msg_send_list_t) + 8 * (size_t)np + clen;
 		d = rl_outq_begin(&c->out_tp, rl);
 		if (d) {
-			ch_msg_send_list_t m = {.type = 9, .npeers = np};
+			ch_msg_send_list_t m = {.type = WIRE_BLOCK, .npeers = np};
 			memcpy(d, &m, sizeof(m));
 			uint32_t k = 0;
 			for (uint32_t s = 0; s < c->maxpeers; s++) {
@@ -185,7 +185,7 @@ static void accept(rl_core_t *c, const rl_block_t *b, rl_peer_t *from, bool comp
 /* ask_full: GETDATA blk: the fallback when a compact block cannot be completed. */
 static void ask_full(rl_core_t *c, rl_peer_t *p, const uint8_t id[32])
 {
-	rl_send_ids(c, p, 6, NULL, 0, id, 1);
+	rl_send_ids(c, p, WIRE_GETDATA, NULL, 0, id, 1);
 	p->getdata_out++;
 	c->st.getdata_out++;
 }
@@ -318,7 +318,7 @@ static void reconstruct(rl_core_t *c, rl_peer_t *p, rl_blkmsg_t *m, uint64_t now
 			c->blk_idx[k++] = i;
 	size_t len = rl_getblktx_encode(c->msgbuf, c->msgcap, b->id, c->blk_idx, k);
 	if (len) {
-		rl_out_send(c, p, 6, c->msgbuf, len);
+		rl_out_send(c, p, WIRE_GETDATA, c->msgbuf, len);
 		p->getdata_out++;
 		c->st.getdata_out++;
 	}
@@ -410,7 +410,7 @@ void rl_block_on_getdata(rl_core_t *c, rl_peer_t *p, const rl_inv_t *inv, uint64
 			rl_nf_add(c, p, inv->blk[i], true);
 			continue;
 		}
-		rl_out_send(c, p, 9, c->msgbuf, len);
+		rl_out_send(c, p, WIRE_BLOCK, c->msgbuf, len);
 		rl_fset_add(&p->known, rl_core_hash(c, r->b.id));
 		p->blocks_out++;
 		c->st.blocks_out++;
@@ -430,7 +430,7 @@ void rl_block_on_getdata(rl_core_t *c, rl_peer_t *p, const rl_inv_t *inv, uint64
 	}
 	size_t len = rl_block_msg_txn(&r->b, inv->idx, inv->nidx, c->msgbuf, c->msgcap);
 	if (len) {
-		rl_out_send(c, p, 9, c->msgbuf, len);
+		rl_out_send(c, p, WIRE_BLOCK, c->msgbuf, len);
 		c->st.cmpct_bytes_saved =
 		    c->st.cmpct_bytes_saved > len ? c->st.cmpct_bytes_saved - len : 0;
 	}

@@ -149,7 +149,7 @@ static void hm_del(rl_core_t *c, uint64_t handle)
 }
 
 /* announce_pool: a peer that just connected hears of what our pool holds
- * (up to RL_RESYNC_MAX ids, in INVs of RL_INV_MAX), so a node that was away
+ * (up to RL_RESYNC_MAX ids, in INVs of WIRE_INV_IDS_MAX), so a node that was away
  * (restarted, partitioned) catches up on what it missed; it asks only for
  * what it lacks, and the known filter keeps these ids from being announced
  * to it again. */
@@ -162,8 +162,8 @@ static void announce_pool(rl_core_t *c, rl_peer_t *p)
 			continue;
 		memcpy(c->idbuf + 32 * (size_t)k++, e->id, 32);
 		total++;
-		if (k == RL_INV_MAX) {
-			rl_send_ids(c, p, 5, c->idbuf, k, NULL, 0);
+		if (k == WIRE_INV_IDS_MAX) {
+			rl_send_ids(c, p, WIRE_INV, c->idbuf, k, NULL, 0);
 			p->inv_out++;
 			c->st.inv_out++;
 			c->st.inv_ids_out += k;
@@ -171,7 +171,7 @@ static void announce_pool(rl_core_t *c, rl_peer_t *p)
 		}
 	}
 	if (k) {
-		rl_send_ids(c, p, 5, c->idbuf, k, NULL, 0);
+		rl_send_ids(c, p, WIRE_INV, c->idbuf, k, NULL, 0);
 		p->inv_out++;
 		c->st.inv_out++;
 		c->st.inv_ids_out += k;
@@ -255,7 +255,7 @@ static bool decode_inv(rl_core_t *c, rl_peer_t *p, const char *what, const uint8
 	if (rc == CH_ERANGE) {
 		c->st.inv_oversized++;
 		rl_misbehave(c, p, RL_PTS_OVERSIZED, "oversized %s (over %d ids)", what,
-		             RL_INV_MAX);
+		             WIRE_INV_IDS_MAX);
 		return false;
 	}
 	if (rc) {
@@ -446,23 +446,23 @@ void rl_core_on_transport(rl_core_t *c, uint32_t tag, const uint8_t *p, uint32_t
 		peer->bytes_in += pl_len;
 		c->st.bytes_in += pl_len;
 		switch (m.type) {
-		case 5:
+		case WIRE_INV:
 			on_inv(c, peer, pl, pl_len, now);
 			break;
-		case 6:
+		case WIRE_GETDATA:
 			on_getdata(c, peer, pl, pl_len, now);
 			break;
-		case 7:
+		case WIRE_NOTFOUND:
 			on_notfound(c, peer, pl, pl_len, now);
 			break;
-		case 8:
+		case WIRE_TX:
 			on_tx(c, peer, pl, pl_len, now);
 			break;
-		case 9:
+		case WIRE_BLOCK:
 			rl_block_on_msg(c, peer, pl, pl_len, now);
 			break;
 		default:
-			break; /* GETPEERS, PEERS: discovery's, later */
+			break; /* transport hands relay only the types above */
 		}
 		return;
 	}
@@ -568,7 +568,7 @@ static void on_tx_data(rl_core_t *c, const ch_msg_tx_data_t *m, const uint8_t *e
 		uint8_t *d = rl_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + max);
 		if (!d)
 			return;
-		ch_msg_send_t s = {.except = origin, .type = 8, .mode = CH_SEND_ALL};
+		ch_msg_send_t s = {.except = origin, .type = WIRE_TX, .mode = CH_SEND_ALL};
 		memcpy(d, &s, sizeof(s));
 		size_t n = rl_tx_encode(d + sizeof(s), max, enc, m->len);
 		rl_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(s) + n);
@@ -592,7 +592,7 @@ static void on_tx_data(rl_core_t *c, const ch_msg_tx_data_t *m, const uint8_t *e
 	uint8_t *d = rl_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + max);
 	if (!d)
 		return;
-	ch_msg_send_t s = {.peer = p->handle, .type = 8, .mode = CH_SEND_ONE};
+	ch_msg_send_t s = {.peer = p->handle, .type = WIRE_TX, .mode = CH_SEND_ONE};
 	memcpy(d, &s, sizeof(s));
 	size_t n = rl_tx_encode(d + sizeof(s), max, enc, m->len);
 	rl_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(s) + n);
@@ -692,14 +692,14 @@ static void send_getdata(rl_core_t *c, rl_peer_t *p, uint32_t k)
 {
 	if (!p->used)
 		return;
-	rl_send_ids(c, p, 6, c->idbuf, k, NULL, 0);
+	rl_send_ids(c, p, WIRE_GETDATA, c->idbuf, k, NULL, 0);
 	p->getdata_out++;
 	c->st.getdata_out++;
 	c->st.getdata_ids_out += k;
 }
 
 /* emit_requests: the tracker's decisions as one GETDATA per peer (per
- * RL_INV_MAX ids). */
+ * WIRE_INV_IDS_MAX ids). */
 static int emit_requests(rl_core_t *c)
 {
 	uint32_t n;
@@ -715,7 +715,7 @@ static int emit_requests(rl_core_t *c)
 			if (!rl_trk_live(&c->trk, &o[i]))
 				continue;
 			memcpy(c->idbuf + 32 * (size_t)k++, rl_trk_id(&c->trk, o[i].idx), 32);
-			if (k == RL_INV_MAX) {
+			if (k == WIRE_INV_IDS_MAX) {
 				send_getdata(c, p, k);
 				k = 0;
 			}
@@ -742,7 +742,7 @@ static void emit_nf(rl_core_t *c)
 		uint16_t slot = c->nf[i].slot;
 		uint32_t ntx = 0, nblk = 0;
 		uint8_t *blk = c->msgbuf;
-		for (; i < c->nnf && c->nf[i].slot == slot && ntx + nblk < RL_INV_MAX; i++) {
+		for (; i < c->nnf && c->nf[i].slot == slot && ntx + nblk < WIRE_INV_IDS_MAX; i++) {
 			if (c->nf[i].blk)
 				memcpy(blk + 32 * (size_t)nblk++, c->nf[i].id, 32);
 			else
@@ -750,7 +750,7 @@ static void emit_nf(rl_core_t *c)
 		}
 		if (slot == UINT16_MAX || !c->peers[slot].used)
 			continue;
-		rl_send_ids(c, &c->peers[slot], 7, c->idbuf, ntx, blk, nblk);
+		rl_send_ids(c, &c->peers[slot], WIRE_NOTFOUND, c->idbuf, ntx, blk, nblk);
 		c->peers[slot].notfound_out++;
 		c->st.notfound_out++;
 	}
@@ -786,7 +786,7 @@ static void flush_batch(rl_core_t *c, uint64_t now)
 		}
 		if (!k)
 			continue;
-		rl_send_ids(c, p, 5, c->idbuf, k, NULL, 0);
+		rl_send_ids(c, p, WIRE_INV, c->idbuf, k, NULL, 0);
 		p->inv_out++;
 		c->st.inv_out++;
 		c->st.inv_ids_out += k;
@@ -895,7 +895,7 @@ rl_core_t *rl_core_new(const rl_cfg_t *cfg, uint64_t now)
 	c->batch = calloc(RL_BATCH_MAX, sizeof(rl_batch_ent_t));
 	c->inv = malloc(sizeof(rl_inv_t));
 	c->nf = calloc(RL_NF_MAX, sizeof(rl_nf_t));
-	c->idbuf = malloc(32 * (size_t)RL_INV_MAX);
+	c->idbuf = malloc(32 * (size_t)WIRE_INV_IDS_MAX);
 	c->block_max = rl_block_max_txs(cfg->ring_max_msg);
 	if (!c->hmap || !c->peers || !c->report || !c->batch || !c->inv || !c->nf || !c->idbuf ||
 	    rl_fset_init(&c->down, RL_DOWN_CAP, 2) || rl_fset_init(&c->seen, RL_SEEN_CAP, 2) ||

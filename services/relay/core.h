@@ -66,7 +66,7 @@
 #define RL_BLOCK_RATE     5.0 /* blocks per second per peer */
 #define RL_BLOCK_BURST    20.0
 
-#define RL_PTS_OVERSIZED 20  /* INV / GETDATA / NOTFOUND over RL_INV_MAX ids, oversized block */
+#define RL_PTS_OVERSIZED 20  /* INV / GETDATA / NOTFOUND over WIRE_INV_IDS_MAX ids, oversized block */
 #define RL_PTS_MALFORMED 10  /* undecodable relay payload, invalid transaction */
 #define RL_PTS_FLOOD     1   /* per message (or item) over a bucket */
 #define RL_PTS_BAD_BLOCK 100 /* a block whose signature does not verify */

@@ -9,7 +9,7 @@
 #include "core.h"
 #include "filter.h"
 #include "inflight.h"
-#include "pack.h"
+#include "inv.h"
 
 /* A token bucket: `rate` tokens per second, at most `burst`. */
 typedef struct rl_bucket {
@@ -95,7 +95,7 @@ struct rl_core {
 	uint32_t block_max;
 	uint8_t *msgbuf; /* one outgoing payload being built */
 	size_t msgcap;
-	uint8_t *idbuf; /* RL_INV_MAX ids being gathered into one message */
+	uint8_t *idbuf; /* WIRE_INV_IDS_MAX ids being gathered into one message */
 	rl_nf_t *nf;
 	uint32_t nnf;
 	uint16_t *report; /* slots with misbehaviour points to report */

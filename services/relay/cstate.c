@@ -88,7 +88,7 @@ bool rl_core_can_take_transport(const rl_core_t *c)
 {
 	return rl_outq_bytes(&c->out_tp) < RL_OUTQ_SOFT &&
 	       rl_outq_bytes(&c->out_mp) < RL_OUTQ_SOFT && c->nreport < c->maxpeers / 2 &&
-	       c->nnf < RL_NF_MAX - RL_INV_MAX;
+	       c->nnf < RL_NF_MAX - WIRE_INV_IDS_MAX;
 }
 
 /* rl_core_can_take_mempool: see the comment inside: no wait on relay.mempool here. */

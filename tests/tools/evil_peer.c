@@ -45,7 +45,7 @@
 #include "mp.h"
 #include "tx.h"
 #include "block.h"
-#include "pack.h"
+#include "inv.h"
 #include "noise.h"
 #include "wire.h"
 
@@ -357,19 +357,12 @@ static bool closed_soon(sess_t *s, int ms)
 	return false;
 }
 
-/* random_inv: an INV-shaped payload of n random ids. */
+/* random_inv: an INV of n random ids (n may exceed what a node accepts). */
 static size_t random_inv(uint8_t *out, size_t cap, uint32_t n)
 {
 	static uint8_t ids[2000 * 32];
 	randombytes_buf(ids, 32 * (size_t)n);
-	rl_wr_t w;
-	rl_wr_init(&w, out, cap);
-	rl_wr_map(&w, 1);
-	rl_wr_str(&w, "tx");
-	rl_wr_array(&w, n);
-	for (uint32_t i = 0; i < n; i++)
-		rl_wr_bin(&w, ids + 32 * (size_t)i, 32);
-	return w.err ? 0 : w.len;
+	return rl_inv_encode(out, cap, ids, n, NULL, 0);
 }
 
 static int run_relay_mode(sess_t *s, const char *mode)

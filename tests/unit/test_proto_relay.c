@@ -19,6 +19,7 @@
 #include "err.h"
 #include "hash.h"
 #include "block.h"
+#include "inv.h"
 #include "pack.h"
 
 static const char *TX1 = "933dcc8f5b512cece9ef16da1f090bf7edc6ee367c4222323428b5a9d2b9856d";
@@ -121,27 +122,27 @@ static void test_inv_unknown_and_blktx(void **state)
 	(void)state;
 	static rl_inv_t inv;
 	uint8_t buf[256];
-	rl_wr_t w;
+	pack_wr_t w;
 	vector_block();
-	rl_wr_init(&w, buf, sizeof(buf));
-	rl_wr_map(&w, 3);
-	rl_wr_str(&w, "future");
-	rl_wr_map(&w, 1);
-	rl_wr_str(&w, "x");
-	rl_wr_array(&w, 2);
-	rl_wr_uint(&w, 1ULL << 40);
-	rl_wr_str(&w, "y");
-	rl_wr_str(&w, "tx");
-	rl_wr_array(&w, 1);
-	rl_wr_bin(&w, txs, 32);
-	rl_wr_str(&w, "blktx");
-	rl_wr_map(&w, 2);
-	rl_wr_str(&w, "id");
-	rl_wr_bin(&w, txs + 32, 32);
-	rl_wr_str(&w, "idx");
-	rl_wr_array(&w, 2);
-	rl_wr_uint(&w, 0);
-	rl_wr_uint(&w, 300);
+	pack_wr_init(&w, buf, sizeof(buf));
+	pack_wr_map(&w, 3);
+	pack_wr_str(&w, "future");
+	pack_wr_map(&w, 1);
+	pack_wr_str(&w, "x");
+	pack_wr_array(&w, 2);
+	pack_wr_uint(&w, 1ULL << 40);
+	pack_wr_str(&w, "y");
+	pack_wr_str(&w, "tx");
+	pack_wr_array(&w, 1);
+	pack_wr_bin(&w, txs, 32);
+	pack_wr_str(&w, "blktx");
+	pack_wr_map(&w, 2);
+	pack_wr_str(&w, "id");
+	pack_wr_bin(&w, txs + 32, 32);
+	pack_wr_str(&w, "idx");
+	pack_wr_array(&w, 2);
+	pack_wr_uint(&w, 0);
+	pack_wr_uint(&w, 300);
 	assert_int_equal(w.err, 0);
 	assert_int_equal(rl_inv_decode(buf, w.len, &inv), 0);
 	assert_int_equal(inv.ntx, 1);
@@ -154,11 +155,11 @@ static void test_inv_unknown_and_blktx(void **state)
 	assert_int_equal(rl_inv_decode(buf, n, &inv), 0);
 	assert_true(inv.has_blktx && inv.ntx == 0 && inv.nidx == 2);
 	/* a 31-byte id, a string for an id, trailing bytes */
-	rl_wr_init(&w, buf, sizeof(buf));
-	rl_wr_map(&w, 1);
-	rl_wr_str(&w, "tx");
-	rl_wr_array(&w, 1);
-	rl_wr_bin(&w, txs, 31);
+	pack_wr_init(&w, buf, sizeof(buf));
+	pack_wr_map(&w, 1);
+	pack_wr_str(&w, "tx");
+	pack_wr_array(&w, 1);
+	pack_wr_bin(&w, txs, 31);
 	assert_int_equal(rl_inv_decode(buf, w.len, &inv), CH_EPROTO);
 	n = rl_inv_encode(buf, sizeof(buf), txs, 1, NULL, 0);
 	buf[n] = 0;
@@ -236,11 +237,11 @@ static void test_block_messages(void **state)
 	b.v = 2;
 	n = rl_block_msg_full(&b, buf, sizeof(buf));
 	assert_int_equal(decode_all(buf, n, 100, &m), CH_EPROTO);
-	rl_wr_t w;
-	rl_wr_init(&w, buf, sizeof(buf));
-	rl_wr_map(&w, 1);
-	rl_wr_str(&w, "blocks");
-	rl_wr_uint(&w, 1);
+	pack_wr_t w;
+	pack_wr_init(&w, buf, sizeof(buf));
+	pack_wr_map(&w, 1);
+	pack_wr_str(&w, "blocks");
+	pack_wr_uint(&w, 1);
 	assert_int_equal(decode_all(buf, w.len, 100, &m), CH_EPROTO);
 	assert_int_equal(rl_block_max_txs(1u << 20), RL_BLOCK_TXS_MAX);
 	assert_int_equal(rl_block_max_txs(65536), (65536 - 1024) / RL_BLOCK_ID_BYTES);

@@ -22,7 +22,7 @@
 #include "msgs.h"
 #include "block.h"
 #include "services/relay/core.h"
-#include "pack.h"
+#include "inv.h"
 
 #define MS 1000000ULL
 
@@ -139,10 +139,10 @@ static void test_announce_fetch(void **state)
 	up(c, 2, true);
 	up(c, 3, true);
 	int x = 7;
-	inv(c, 2, 5, &x, 1, 0); /* the inbound one first, same turn */
-	inv(c, 1, 5, &x, 1, 0);
+	inv(c, 2, WIRE_INV, &x, 1, 0); /* the inbound one first, same turn */
+	inv(c, 1, WIRE_INV, &x, 1, 0);
 	rl_core_turn_end(c, 0);
-	expect_send(c, 1, 6, &IV, &R); /* GETDATA to the outbound announcer */
+	expect_send(c, 1, WIRE_GETDATA, &IV, &R); /* GETDATA to the outbound announcer */
 	id_of(7, id);
 	assert_int_equal(IV.ntx, 1);
 	assert_memory_equal(IV.tx[0], id, 32);
@@ -151,7 +151,7 @@ static void test_announce_fetch(void **state)
 	uint8_t enc[200], pl[300];
 	memset(enc, 0x33, sizeof(enc));
 	size_t n = rl_tx_encode(pl, sizeof(pl), enc, sizeof(enc));
-	msg(c, 1, 8, pl, n, 1 * MS);
+	msg(c, 1, WIRE_TX, pl, n, 1 * MS);
 	assert_true(next(rl_core_out_mempool(c), &R));
 	assert_int_equal(R.tag, CH_TAG_TX_SUBMIT);
 	ch_msg_tx_submit_t ts;
@@ -166,14 +166,14 @@ static void test_announce_fetch(void **state)
 	assert_int_equal(rl_core_deadline(c), 2 * MS); /* quiet until now: at once */
 	rl_core_turn_end(c, 4 * MS);
 	/* peer 1 sent it, peer 2 announced it: only peer 3 hears of it */
-	expect_send(c, 3, 5, &IV, &R);
+	expect_send(c, 3, WIRE_INV, &IV, &R);
 	assert_memory_equal(IV.tx[0], id, 32);
 	expect_empty(c);
 	assert_true(rl_core_batch_empty(c));
 	assert_true(rl_core_in_pool(c, id));
 
 	/* peer 3 asks; the mempool serves */
-	inv(c, 3, 6, &x, 1, 5 * MS);
+	inv(c, 3, WIRE_GETDATA, &x, 1, 5 * MS);
 	assert_true(next(rl_core_out_mempool(c), &R));
 	assert_int_equal(R.tag, CH_TAG_TX_REQUEST);
 	uint8_t d[sizeof(ch_msg_tx_data_t) + sizeof(enc)];
@@ -182,7 +182,7 @@ static void test_announce_fetch(void **state)
 	memcpy(d, &td, sizeof(td));
 	memcpy(d + sizeof(td), enc, sizeof(enc));
 	rl_core_on_mempool(c, CH_TAG_TX_DATA, d, sizeof(d), 6 * MS);
-	expect_send(c, 3, 8, NULL, &R);
+	expect_send(c, 3, WIRE_TX, NULL, &R);
 	const uint8_t *p;
 	uint32_t pl_len;
 	assert_int_equal(rl_tx_decode(R.data + sizeof(ch_msg_send_t), R.len - sizeof(ch_msg_send_t),
@@ -192,18 +192,18 @@ static void test_announce_fetch(void **state)
 
 	/* an id the mempool does not have: NOTFOUND, batched at turn end */
 	int y = 9;
-	inv(c, 3, 6, &y, 1, 7 * MS);
+	inv(c, 3, WIRE_GETDATA, &y, 1, 7 * MS);
 	assert_true(next(rl_core_out_mempool(c), &R));
 	ch_msg_tx_request_t rq = {.peer = 3};
 	id_of(9, rq.id);
 	rl_core_on_mempool(c, CH_TAG_TX_NOTFOUND, (const uint8_t *)&rq, sizeof(rq), 8 * MS);
 	expect_empty(c);
 	rl_core_turn_end(c, 8 * MS);
-	expect_send(c, 3, 7, &IV, &R);
+	expect_send(c, 3, WIRE_NOTFOUND, &IV, &R);
 	assert_memory_equal(IV.tx[0], rq.id, 32);
 
 	/* known: an INV of x now is filtered, no request */
-	inv(c, 2, 5, &x, 1, 9 * MS);
+	inv(c, 2, WIRE_INV, &x, 1, 9 * MS);
 	rl_core_turn_end(c, 9 * MS);
 	expect_empty(c);
 	assert_true(rl_core_stats(c)->inv_known >= 1);
@@ -224,7 +224,7 @@ static void test_fee_order_and_timeout(void **state)
 	rl_core_turn_end(c, 10 * MS);
 	for (uint64_t p = 1; p <= 2; p++) {
 		uint8_t id[32];
-		expect_send(c, p, 5, &IV, &R);
+		expect_send(c, p, WIRE_INV, &IV, &R);
 		assert_int_equal(IV.ntx, 4);
 		id_of(2, id);
 		assert_memory_equal(IV.tx[0], id, 32);
@@ -237,19 +237,19 @@ static void test_fee_order_and_timeout(void **state)
 	rl_core_turn_end(c, 11 * MS);
 	expect_empty(c);
 	rl_core_turn_end(c, 10 * MS + RL_ANNOUNCE_MS * MS);
-	expect_send(c, 1, 5, &IV, &R);
-	expect_send(c, 2, 5, &IV, &R);
+	expect_send(c, 1, WIRE_INV, &IV, &R);
+	expect_send(c, 2, WIRE_INV, &IV, &R);
 	assert_int_equal(IV.ntx, 1);
 	/* both announce 5; nobody answers: after the timeout the other */
 	int x = 5;
-	inv(c, 1, 5, &x, 1, 20 * MS);
-	inv(c, 2, 5, &x, 1, 20 * MS);
+	inv(c, 1, WIRE_INV, &x, 1, 20 * MS);
+	inv(c, 2, WIRE_INV, &x, 1, 20 * MS);
 	rl_core_turn_end(c, 20 * MS);
-	expect_send(c, 1, 6, &IV, &R);
+	expect_send(c, 1, WIRE_GETDATA, &IV, &R);
 	rl_core_turn_end(c, 1019 * MS);
 	expect_empty(c);
 	rl_core_turn_end(c, 1021 * MS);
-	expect_send(c, 2, 6, &IV, &R);
+	expect_send(c, 2, WIRE_GETDATA, &IV, &R);
 	assert_int_equal(IV.ntx, 1);
 	rl_core_free(&c);
 }
@@ -274,8 +274,8 @@ static void test_misbehaviour(void **state)
 	up(c, 1, true);
 	static uint8_t ids[1001 * 32], buf[40016];
 	size_t n = rl_inv_encode(buf, sizeof(buf), ids, 1001, NULL, 0);
-	msg(c, 1, 5, buf, n, 0);
-	msg(c, 1, 7, (const uint8_t *)"\x81\xa2tx\xc0", 5, 0); /* nil for a list */
+	msg(c, 1, WIRE_INV, buf, n, 0);
+	msg(c, 1, WIRE_NOTFOUND, (const uint8_t *)"\x81\xa2tx\xc0", 5, 0); /* nil for a list */
 	rl_core_turn_end(c, 0);
 	expect_misbehave(c, 1, 30, "oversized INV"); /* both, summed, first reason */
 	expect_empty(c);
@@ -284,7 +284,7 @@ static void test_misbehaviour(void **state)
 	uint8_t pl[64];
 	size_t pn = rl_tx_encode(pl, sizeof(pl), (const uint8_t *)"abc", 3);
 	for (int i = 0; i < (int)RL_UNREQ_BURST + 5; i++)
-		msg(c, 1, 8, pl, pn, 1 * MS);
+		msg(c, 1, WIRE_TX, pl, pn, 1 * MS);
 	rl_core_turn_end(c, 1 * MS);
 	int submits = 0;
 	while (next(rl_core_out_mempool(c), &R))
@@ -302,7 +302,7 @@ static void test_misbehaviour(void **state)
 	rl_block_sign(&b, &sk);
 	b.sig[1] ^= 1;
 	size_t bl = rl_block_msg_full(&b, bb, sizeof(bb));
-	msg(c, 1, 9, bb, bl, 2 * MS);
+	msg(c, 1, WIRE_BLOCK, bb, bl, 2 * MS);
 	rl_core_turn_end(c, 2 * MS);
 	expect_misbehave(c, 1, RL_PTS_BAD_BLOCK, "bad signature");
 	assert_false(rl_core_has_block(c, b.id));
@@ -319,12 +319,12 @@ static void test_peers(void **state)
 	assert_int_equal(rl_core_peers(c, pi, 4), 1);
 	/* a message from a peer never announced: adopted (relay restart) */
 	int x = 1;
-	inv(c, 5, 5, &x, 1, 0);
+	inv(c, 5, WIRE_INV, &x, 1, 0);
 	assert_int_equal(rl_core_peers(c, pi, 4), 2);
 	ch_msg_peer_down_t d = {.peer = 5};
 	rl_core_on_transport(c, CH_TAG_PEER_DOWN, (const uint8_t *)&d, sizeof(d), 0);
 	assert_int_equal(rl_core_peers(c, pi, 4), 1);
-	inv(c, 5, 5, &x, 1, 0); /* known to be gone: not adopted again */
+	inv(c, 5, WIRE_INV, &x, 1, 0); /* known to be gone: not adopted again */
 	assert_int_equal(rl_core_peers(c, pi, 4), 1);
 	rl_core_peer_restore(c, 9, false, false, "10.0.0.1:7433", NULL, 0);
 	assert_int_equal(rl_core_peers(c, pi, 4), 2);
@@ -347,10 +347,10 @@ static void test_block_relay_only(void **state)
 	up(c, 5, true);
 	accepted(c, 1, 100, 100, 0, 0);
 	rl_core_turn_end(c, 10 * MS);
-	expect_send(c, 5, 5, &IV, &R); /* only the full-relay peer */
+	expect_send(c, 5, WIRE_INV, &IV, &R); /* only the full-relay peer */
 	expect_empty(c);
 	int x = 2;
-	inv(c, 4, 5, &x, 1, 11 * MS);
+	inv(c, 4, WIRE_INV, &x, 1, 11 * MS);
 	rl_core_turn_end(c, 11 * MS);
 	expect_empty(c);
 	uint8_t ids[32], seed[32] = {1};
@@ -393,7 +393,7 @@ static void test_flood_mode(void **state)
 	memcpy(&s, R.data, sizeof(s));
 	assert_int_equal(s.mode, CH_SEND_ALL);
 	assert_int_equal(s.except, 2);
-	assert_int_equal(s.type, 8);
+	assert_int_equal(s.type, WIRE_TX);
 	assert_int_equal(rl_core_stats(c)->flood_sent, 1);
 	rl_core_free(&c);
 }
@@ -444,7 +444,7 @@ static void test_compact_block(void **state)
 	ch_msg_send_list_t sl;
 	memcpy(&sl, R.data, sizeof(sl));
 	assert_int_equal(sl.npeers, 1);
-	assert_int_equal(sl.type, 9);
+	assert_int_equal(sl.type, WIRE_BLOCK);
 	size_t off = sizeof(sl) + 8;
 	msg(q, 100, 9, R.data + off, R.len - off, 21 * MS);
 	rl_core_turn_end(q, 21 * MS);
