@@ -65,6 +65,8 @@ LIBSHM    := $(BUILD)/lib/libshm.a
 LIBPROTO  := $(BUILD)/lib/libproto.a
 # Each service's logic (every file but main.c) is a library too, so unit
 # tests can link it: tests/unit/test_mempool_pool.c tests services/mempool/.
+# Every archive also depends on its source folder, whose time changes when
+# a file is added or removed there, so a moved file leaves no stale member.
 SVCLIBS   := $(patsubst %,$(BUILD)/lib/libsvc-%.a,$(SERVICES))
 # Link order: a library before the ones it uses (proto uses common).
 INTLIBS   := $(LIBPROTO) $(LIBSHM) $(LIBCOMMON)
@@ -105,26 +107,26 @@ $(BUILD)/obj/%.o: %.c | $(BUILD)/deps.mk
 	$(if $(V),,@echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBCOMMON): $(call obj,$(COMMON_SRC)) common
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@
-	$(Q)$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $(filter %.o,$^)
 
-$(LIBSHM): $(call obj,$(SHM_SRC))
+$(LIBSHM): $(call obj,$(SHM_SRC)) shm
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@
-	$(Q)$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $(filter %.o,$^)
 
-$(LIBPROTO): $(call obj,$(PROTO_SRC))
+$(LIBPROTO): $(call obj,$(PROTO_SRC)) proto
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@
-	$(Q)$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $(filter %.o,$^)
 
 .SECONDEXPANSION:
-$(BUILD)/lib/libsvc-%.a: $$(call obj,$$(filter-out services/$$*/main.c,$$(wildcard services/$$*/*.c)))
+$(BUILD)/lib/libsvc-%.a: $$(call obj,$$(filter-out services/$$*/main.c,$$(wildcard services/$$*/*.c))) services/%
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@
-	$(Q)$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $(filter %.o,$^)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(INTLIBS) $(SVCLIBS)
 	@mkdir -p $(dir $@)

@@ -11,18 +11,15 @@
  * encoding gives the input back byte for byte, and one set of fields has
  * exactly one encoding and one id.
  *
- * The encoder is inline here so that chorusctl (which links only the common
- * library) builds transactions with the same code the service decodes
- * them with; the strict decoder lives in tx.c.  Stateless and thread-safe. */
+ * Both directions use the protocol's msgpack cursor (pack.h); the decoder
+ * reads in canonical mode.  Stateless and thread-safe. */
 #ifndef CH_PROTO_TX_H
 #define CH_PROTO_TX_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
-#include "err.h"
 #include "hash.h"
 #include "msgs.h"
 
@@ -67,105 +64,13 @@ const char *mp_tx_reason_name(int reason);
 /* mp_tx_removal_name: "included", "evicted", "expired", "replaced". */
 const char *mp_tx_removal_name(int reason);
 
-/* mp_tx_put_uint: writes v as the shortest msgpack unsigned integer at p
- * (up to 9 bytes) and returns the bytes written. */
-static inline size_t mp_tx_put_uint(uint8_t *p, uint64_t v)
-{
-	size_t n;
-	if (v < 128) {
-		p[0] = (uint8_t)v;
-		return 1;
-	}
-	if (v < 256) {
-		p[0] = 0xcc;
-		n = 1;
-	} else if (v < 65536) {
-		p[0] = 0xcd;
-		n = 2;
-	} else if (v <= UINT32_MAX) {
-		p[0] = 0xce;
-		n = 4;
-	} else {
-		p[0] = 0xcf;
-		n = 8;
-	}
-	for (size_t i = 0; i < n; i++)
-		p[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-	return 1 + n;
-}
-
-/* mp_tx_put_key: writes a fixstr key (under 32 bytes) and returns its size. */
-static inline size_t mp_tx_put_key(uint8_t *p, const char *k)
-{
-	size_t n = strlen(k);
-	p[0] = (uint8_t)(0xa0 | n);
-	memcpy(p + 1, k, n);
-	return 1 + n;
-}
-
-/* mp_tx_put_bin: writes a bin with the shortest header and returns its size. */
-static inline size_t mp_tx_put_bin(uint8_t *p, const void *b, size_t n)
-{
-	size_t h;
-	if (n < 256) {
-		p[0] = 0xc4;
-		p[1] = (uint8_t)n;
-		h = 2;
-	} else {
-		p[0] = 0xc5; /* n <= MP_TX_DATA_MAX < 65536 */
-		p[1] = (uint8_t)(n >> 8);
-		p[2] = (uint8_t)n;
-		h = 3;
-	}
-	if (n > 0)
-		memcpy(p + h, b, n);
-	return h + n;
-}
-
 /* mp_tx_encode: builds and signs a transaction from sk (whose public key
  * becomes "from") into out (cap bytes; MP_TX_MAX_SIZE always suffices).
  * Stores the encoding's length in *len and its id in id (either may be
  * NULL).  Returns 0; CH_EINVAL on NULL arguments; CH_ERANGE if data is
  * longer than MP_TX_DATA_MAX or out is too small; CH_ECRYPTO if signing
  * fails.  Thread-safe. */
-static inline int mp_tx_encode(uint8_t *out, size_t cap, const ch_seckey_t *sk, uint64_t nonce,
-                               uint64_t fee, const void *data, size_t dlen, size_t *len,
-                               uint8_t id[CH_TXID_LEN])
-{
-	uint8_t hid[CH_TXID_LEN];
-	ch_pubkey_t pk;
-	ch_sig_t sig;
-	size_t n = 1;
-
-	if (!out || !sk || (!data && dlen > 0))
-		return CH_EINVAL;
-	if (dlen > MP_TX_DATA_MAX)
-		return CH_ERANGE;
-	if (cap < 149 + dlen)
-		return CH_ERANGE;
-	if (ch_ed25519_sk_pubkey(&pk, sk) != 0)
-		return CH_ECRYPTO;
-	n += mp_tx_put_key(out + n, "v");
-	n += mp_tx_put_uint(out + n, MP_TX_VERSION);
-	n += mp_tx_put_key(out + n, "from");
-	n += mp_tx_put_bin(out + n, pk.b, sizeof(pk.b));
-	n += mp_tx_put_key(out + n, "nonce");
-	n += mp_tx_put_uint(out + n, nonce);
-	n += mp_tx_put_key(out + n, "fee");
-	n += mp_tx_put_uint(out + n, fee);
-	n += mp_tx_put_key(out + n, "data");
-	n += mp_tx_put_bin(out + n, data, dlen);
-	out[0] = 0x85; /* the unsigned form: the five fields before "sig" */
-	if (ch_blake2b256(hid, out, n) != 0 || ch_ed25519_sign(&sig, hid, sizeof(hid), sk) != 0)
-		return CH_ECRYPTO;
-	out[0] = 0x86;
-	n += mp_tx_put_key(out + n, "sig");
-	n += mp_tx_put_bin(out + n, sig.b, sizeof(sig.b));
-	if (len)
-		*len = n;
-	if (id)
-		memcpy(id, hid, sizeof(hid));
-	return 0;
-}
+int mp_tx_encode(uint8_t *out, size_t cap, const ch_seckey_t *sk, uint64_t nonce, uint64_t fee,
+                 const void *data, size_t dlen, size_t *len, uint8_t id[CH_TXID_LEN]);
 
 #endif

@@ -1,4 +1,4 @@
-/* test_mempool_tx.c: the transaction format of docs/protocol.md section 2:
+/* test_proto_tx.c: the transaction format of docs/protocol.md section 2:
  * the published test vectors (computed independently, with Python's
  * hashlib and the cryptography package), every strict-decoding rule, every
  * truncation, and a seeded mutation loop checking that whatever decodes
@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "hash.h"
+#include "pack.h"
 #include "tx.h"
 
 /* docs/protocol.md section 2: the key's seed is the bytes 00 01 .. 1f. */
@@ -149,6 +150,32 @@ static void test_vectors_encode(void **state)
 	ch_seckey_wipe(&sk);
 }
 
+/* put_uint / put_key / put_bin: one value at p with the protocol's writer
+ * (shortest forms); each returns the bytes written. */
+static size_t put_uint(uint8_t *p, uint64_t v)
+{
+	pack_wr_t w;
+	pack_wr_init(&w, p, 9);
+	pack_wr_uint(&w, v);
+	return pack_wr_end(&w);
+}
+
+static size_t put_key(uint8_t *p, const char *k)
+{
+	pack_wr_t w;
+	pack_wr_init(&w, p, 32);
+	pack_wr_str(&w, k);
+	return pack_wr_end(&w);
+}
+
+static size_t put_bin(uint8_t *p, const void *b, size_t n)
+{
+	pack_wr_t w;
+	pack_wr_init(&w, p, n + 5);
+	pack_wr_bin(&w, b, (uint32_t)n);
+	return pack_wr_end(&w);
+}
+
 /* A hand-made encoding: fields in the given order with raw value bytes. */
 typedef struct {
 	uint8_t b[MP_TX_MAX_SIZE + 64];
@@ -164,7 +191,7 @@ static void raw_bytes(raw_t *r, const void *p, size_t n)
 
 static void raw_key(raw_t *r, const char *k)
 {
-	r->n += mp_tx_put_key(r->b + r->n, k);
+	r->n += put_key(r->b + r->n, k);
 }
 
 /* base: vector 1 as parts, so one part at a time can be broken. */
@@ -176,19 +203,19 @@ static void raw_v1(raw_t *r, int skip, const char *extra_key)
 	uint8_t hdr = (uint8_t)(0x80 | (6 - (skip >= 0) + (extra_key != NULL)));
 	raw_bytes(r, &hdr, 1);
 	if (skip != 0)
-		raw_key(r, "v"), r->n += mp_tx_put_uint(r->b + r->n, 1);
+		raw_key(r, "v"), r->n += put_uint(r->b + r->n, 1);
 	if (skip != 1)
-		raw_key(r, "from"), r->n += mp_tx_put_bin(r->b + r->n, pk, 32);
+		raw_key(r, "from"), r->n += put_bin(r->b + r->n, pk, 32);
 	if (skip != 2)
-		raw_key(r, "nonce"), r->n += mp_tx_put_uint(r->b + r->n, 1);
+		raw_key(r, "nonce"), r->n += put_uint(r->b + r->n, 1);
 	if (skip != 3)
-		raw_key(r, "fee"), r->n += mp_tx_put_uint(r->b + r->n, 1000);
+		raw_key(r, "fee"), r->n += put_uint(r->b + r->n, 1000);
 	if (skip != 4)
-		raw_key(r, "data"), r->n += mp_tx_put_bin(r->b + r->n, "x", 1);
+		raw_key(r, "data"), r->n += put_bin(r->b + r->n, "x", 1);
 	if (extra_key)
-		raw_key(r, extra_key), r->n += mp_tx_put_uint(r->b + r->n, 0);
+		raw_key(r, extra_key), r->n += put_uint(r->b + r->n, 0);
 	if (skip != 5)
-		raw_key(r, "sig"), r->n += mp_tx_put_bin(r->b + r->n, sig, 64);
+		raw_key(r, "sig"), r->n += put_bin(r->b + r->n, sig, 64);
 }
 
 /* expect: decoding r gives rc, with why containing text. */
@@ -355,12 +382,12 @@ static void test_truncation_and_size(void **state)
 	static const uint8_t pk[32], sig[64];
 	static uint8_t data[MP_TX_DATA_MAX + 1];
 	raw_bytes(&r, "\x86", 1);
-	raw_key(&r, "v"), r.n += mp_tx_put_uint(r.b + r.n, 1);
-	raw_key(&r, "from"), r.n += mp_tx_put_bin(r.b + r.n, pk, 32);
-	raw_key(&r, "nonce"), r.n += mp_tx_put_uint(r.b + r.n, 1);
-	raw_key(&r, "fee"), r.n += mp_tx_put_uint(r.b + r.n, 1);
-	raw_key(&r, "data"), r.n += mp_tx_put_bin(r.b + r.n, data, MP_TX_DATA_MAX + 1);
-	raw_key(&r, "sig"), r.n += mp_tx_put_bin(r.b + r.n, sig, 64);
+	raw_key(&r, "v"), r.n += put_uint(r.b + r.n, 1);
+	raw_key(&r, "from"), r.n += put_bin(r.b + r.n, pk, 32);
+	raw_key(&r, "nonce"), r.n += put_uint(r.b + r.n, 1);
+	raw_key(&r, "fee"), r.n += put_uint(r.b + r.n, 1);
+	raw_key(&r, "data"), r.n += put_bin(r.b + r.n, data, MP_TX_DATA_MAX + 1);
+	raw_key(&r, "sig"), r.n += put_bin(r.b + r.n, sig, 64);
 	assert_true(r.n <= MP_TX_MAX_SIZE);
 	expect(&r, CH_ERANGE, "'data' is 32513 bytes");
 	/* bin 32 claiming 4 GiB of data, in a short buffer */
@@ -384,18 +411,18 @@ static size_t reencode(const mp_tx_t *tx, uint8_t *out)
 {
 	size_t n = 1;
 	out[0] = 0x86;
-	n += mp_tx_put_key(out + n, "v");
-	n += mp_tx_put_uint(out + n, 1);
-	n += mp_tx_put_key(out + n, "from");
-	n += mp_tx_put_bin(out + n, tx->from.b, 32);
-	n += mp_tx_put_key(out + n, "nonce");
-	n += mp_tx_put_uint(out + n, tx->nonce);
-	n += mp_tx_put_key(out + n, "fee");
-	n += mp_tx_put_uint(out + n, tx->fee);
-	n += mp_tx_put_key(out + n, "data");
-	n += mp_tx_put_bin(out + n, tx->data, tx->data_len);
-	n += mp_tx_put_key(out + n, "sig");
-	n += mp_tx_put_bin(out + n, tx->sig.b, 64);
+	n += put_key(out + n, "v");
+	n += put_uint(out + n, 1);
+	n += put_key(out + n, "from");
+	n += put_bin(out + n, tx->from.b, 32);
+	n += put_key(out + n, "nonce");
+	n += put_uint(out + n, tx->nonce);
+	n += put_key(out + n, "fee");
+	n += put_uint(out + n, tx->fee);
+	n += put_key(out + n, "data");
+	n += put_bin(out + n, tx->data, tx->data_len);
+	n += put_key(out + n, "sig");
+	n += put_bin(out + n, tx->sig.b, 64);
 	return n;
 }
 
