@@ -28,14 +28,11 @@
 
 #include "clock.h"
 #include "err.h"
+#include "hello.h"
 #include "log.h"
-#include "mp.h"
 #include "msgs.h"
 
-#define PROTO_VERSION     1
-#define PROTO_MIN_VERSION 1
-#define SVC_BITS          1            /* relays transactions and blocks */
-#define WBUF_HIGH         (256 * 1024) /* stop sealing beyond this much unsent */
+#define WBUF_HIGH (256 * 1024) /* stop sealing beyond this much unsent */
 
 static bool grow(uint8_t **buf, size_t *cap, size_t need)
 {
@@ -205,25 +202,17 @@ static void stage_frame(tp_peer_t *p, uint8_t type, const void *payload, uint32_
 
 static void send_reject(tp_peer_t *p, const char *reason, uint64_t now)
 {
-	ch_mpw_t w;
-	ch_mpw_init(&w);
-	ch_mpw_map(&w, 1);
-	ch_mpw_kv_str(&w, "reason", reason);
-	stage_frame(p, WIRE_REJECT, ch_mpw_data(&w), (uint32_t)ch_mpw_size(&w));
-	ch_mpw_free(&w);
+	uint8_t pl[WIRE_REJECT_MAX];
+	stage_frame(p, WIRE_REJECT, pl, (uint32_t)reject_encode(reason, pl, sizeof(pl)));
 	seal_staged(p, now);
 }
 
 static void send_ping(tp_peer_t *p, uint64_t now)
 {
+	uint8_t pl[WIRE_PING_MAX];
 	p->ping_nonce = now ^ p->handle;
 	p->ping_sent_ns = now;
-	ch_mpw_t w;
-	ch_mpw_init(&w);
-	ch_mpw_map(&w, 1);
-	ch_mpw_kv_u64(&w, "n", p->ping_nonce);
-	stage_frame(p, WIRE_PING, ch_mpw_data(&w), (uint32_t)ch_mpw_size(&w));
-	ch_mpw_free(&w);
+	stage_frame(p, WIRE_PING, pl, (uint32_t)ping_encode(p->ping_nonce, pl, sizeof(pl)));
 	seal_staged(p, now);
 }
 
@@ -262,69 +251,28 @@ void tp_conn_flush_outbox(tp_peer_t *p, uint64_t now)
 
 int tp_hello_build(tp_t *tp, uint8_t *out, size_t cap, size_t *len)
 {
-	ch_mpw_t w;
-	ch_mpw_init(&w);
-	ch_mpw_map(&w, 7);
-	ch_mpw_kv_u64(&w, "v", PROTO_VERSION);
-	ch_mpw_kv_u64(&w, "min", PROTO_MIN_VERSION);
-	ch_mpw_kv_str(&w, "net", tp->cfg->network);
-	ch_mpw_kv_u64(&w, "svc", SVC_BITS);
-	ch_mpw_kv_u64(&w, "port", tp->listen_port);
-	ch_mpw_kv_str(&w, "ua", "chorus/0.1.0");
-	ch_mpw_kv_u64(&w, "t", ch_wall_ms());
-	int rc = ch_mpw_error(&w);
-	if (!rc && ch_mpw_size(&w) > cap)
-		rc = CH_ERANGE;
-	if (!rc) {
-		memcpy(out, ch_mpw_data(&w), ch_mpw_size(&w));
-		*len = ch_mpw_size(&w);
-	}
-	ch_mpw_free(&w);
-	return rc;
+	hello_t h = {.v = HELLO_VERSION,
+	             .min = HELLO_MIN_VERSION,
+	             .svc = HELLO_SVC_RELAY,
+	             .port = tp->listen_port,
+	             .t = ch_wall_ms()};
+	snprintf(h.net, sizeof(h.net), "%s", tp->cfg->network);
+	snprintf(h.ua, sizeof(h.ua), "chorus/0.1.0");
+	return hello_encode(&h, out, cap, len);
 }
 
 /* check_hello: the peer's hello against ours.  Returns 0, or a reason to
  * refuse it in why (sent to the peer in a REJECT). */
-static int check_hello(tp_peer_t *p, const uint8_t *h, size_t len, char *why, size_t cap)
+static int check_hello(tp_peer_t *p, const uint8_t *buf, size_t len, char *why, size_t cap)
 {
-	tp_t *tp = p->w->tp;
-	ch_mpr_t r;
-	ch_mpr_init(&r, NOISE_HELLO_MAX);
-	const msgpack_object *m;
-	int rc = CH_EPROTO;
-	uint64_t v, min, port;
-	char net[CH_NETWORK_MAX + 1], ua[64] = "";
-	if (ch_mpr_parse(&r, h, len) != 0 || ch_mpr_root_map(&r, &m) != 0 ||
-	    ch_mp_get_u64(m, "v", &v) != 0 || ch_mp_get_u64(m, "min", &min) != 0 ||
-	    ch_mp_get_strz(m, "net", net, sizeof(net)) != 0 ||
-	    ch_mp_get_u64(m, "port", &port) != 0 || port > 65535) {
+	hello_t h;
+	if (hello_decode(buf, len, &h) != 0) {
 		snprintf(why, cap, "malformed hello");
-		goto out;
+		return CH_EPROTO;
 	}
-	ch_mp_get_strz(m, "ua", ua, sizeof(ua));
-	for (char *c = ua; *c; c++)
-		if (*c < 32 || *c > 126)
-			*c = '?';
-	snprintf(p->user_agent, sizeof(p->user_agent), "%s", ua);
-	p->listen_port = (uint16_t)port;
-	if (strcmp(net, tp->cfg->network) != 0) {
-		snprintf(why, cap, "wrong network '%s' (this node is on '%s')", net,
-		         tp->cfg->network);
-		rc = CH_EPERM;
-	} else if (v < PROTO_MIN_VERSION) {
-		snprintf(why, cap, "protocol version %llu is too old (minimum %d)",
-		         (unsigned long long)v, PROTO_MIN_VERSION);
-		rc = CH_EVERSION;
-	} else if (min > PROTO_VERSION) {
-		snprintf(why, cap, "peer requires protocol version %llu or newer (we speak %d)",
-		         (unsigned long long)min, PROTO_VERSION);
-		rc = CH_EVERSION;
-	} else {
-		rc = 0;
-	}
-out:
-	ch_mpr_free(&r);
-	return rc;
+	snprintf(p->user_agent, sizeof(p->user_agent), "%s", h.ua);
+	p->listen_port = h.port;
+	return hello_accept(&h, p->w->tp->cfg->network, why, cap);
 }
 
 /* ring_put: one record into transport.relay (ring_lock held).  false if
@@ -472,30 +420,18 @@ static bool deliver(tp_peer_t *p, uint8_t type, const uint8_t *payload, uint32_t
 
 static void on_pong(tp_peer_t *p, const uint8_t *payload, uint32_t len, uint64_t now)
 {
-	ch_mpr_t r;
-	ch_mpr_init(&r, 64);
-	const msgpack_object *m;
 	uint64_t n;
-	if (ch_mpr_parse(&r, payload, len) == 0 && ch_mpr_root_map(&r, &m) == 0 &&
-	    ch_mp_get_u64(m, "n", &n) == 0 && p->ping_sent_ns && n == p->ping_nonce) {
+	if (ping_decode(payload, len, &n) == 0 && p->ping_sent_ns && n == p->ping_nonce) {
 		atomic_store(&p->rtt_us, (int64_t)((now - p->ping_sent_ns) / 1000));
 		p->ping_sent_ns = 0;
 	}
-	ch_mpr_free(&r);
 }
 
 static void on_reject(tp_peer_t *p, const uint8_t *payload, uint32_t len)
 {
-	char reason[200] = "no reason given";
-	ch_mpr_t r;
-	ch_mpr_init(&r, 1024);
-	const msgpack_object *m;
-	if (ch_mpr_parse(&r, payload, len) == 0 && ch_mpr_root_map(&r, &m) == 0)
-		ch_mp_get_strz(m, "reason", reason, sizeof(reason));
-	ch_mpr_free(&r);
-	for (char *c = reason; *c; c++)
-		if (*c < 32 || *c > 126)
-			*c = '?';
+	char reason[200];
+	if (reject_decode(payload, len, reason, sizeof(reason)) != 0 || !reason[0])
+		snprintf(reason, sizeof(reason), "no reason given");
 	CH_LOG_WARN("peer %s refused us: %s", p->addr, reason);
 	char why[240];
 	snprintf(why, sizeof(why), "refused by peer: %s", reason);

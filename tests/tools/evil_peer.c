@@ -1,6 +1,6 @@
 /* evil_peer: a transport client that misbehaves on purpose, for the
  * integration tests (tests/integration/transport_*.sh).  It speaks the real
- * handshake (services/transport/noise.c) with a throwaway identity, then
+ * handshake (proto/noise.c) with a throwaway identity, then
  * does one wrong thing and reports how the node reacted.
  *
  *   evil_peer MODE HOST PORT [--src IP] [--net NAME] [--count N] [--secs S]
@@ -41,8 +41,8 @@
 #include "clock.h"
 #include "err.h"
 #include "hash.h"
+#include "hello.h"
 #include "identity.h"
-#include "mp.h"
 #include "tx.h"
 #include "block.h"
 #include "inv.h"
@@ -119,20 +119,11 @@ typedef struct sess {
 
 static size_t hello(uint8_t *out, size_t cap, const char *network, uint64_t v, uint64_t min)
 {
-	ch_mpw_t w;
-	ch_mpw_init(&w);
-	ch_mpw_map(&w, 7);
-	ch_mpw_kv_u64(&w, "v", v);
-	ch_mpw_kv_u64(&w, "min", min);
-	ch_mpw_kv_str(&w, "net", network);
-	ch_mpw_kv_u64(&w, "svc", 1);
-	ch_mpw_kv_u64(&w, "port", 1);
-	ch_mpw_kv_str(&w, "ua", "evil_peer/1");
-	ch_mpw_kv_u64(&w, "t", ch_wall_ms());
-	size_t n = ch_mpw_size(&w) < cap ? ch_mpw_size(&w) : 0;
-	memcpy(out, ch_mpw_data(&w), n);
-	ch_mpw_free(&w);
-	return n;
+	hello_t h = {.v = v, .min = min, .svc = HELLO_SVC_RELAY, .port = 1, .t = ch_wall_ms()};
+	size_t n;
+	snprintf(h.net, sizeof(h.net), "%s", network);
+	snprintf(h.ua, sizeof(h.ua), "evil_peer/1");
+	return hello_encode(&h, out, cap, &n) == 0 ? n : 0;
 }
 
 /* handshake: the three messages as initiator.  true when done. */
@@ -377,7 +368,6 @@ static int run_relay_mode(sess_t *s, const char *mode)
 	static uint8_t pl[256 * 1024];
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	signal(SIGPIPE, SIG_IGN); /* a write after the ban fails instead */
 	int sent = 0;
 	if (!strcmp(mode, "invflood") || !strcmp(mode, "getdataunknown") ||
 	    !strcmp(mode, "oversizedinv")) {
@@ -635,6 +625,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ch_crypto_init();
+	/* the node closing on us is an expected outcome: a write after it
+	 * must fail, not kill this process before it reports */
+	signal(SIGPIPE, SIG_IGN);
 	const char *mode = argv[1];
 	host = argv[2];
 	port = atoi(argv[3]);
