@@ -58,29 +58,6 @@ struct ab {
 
 /* ---------------------------------------------------------------- addresses */
 
-/* ab_addr_from_v4: IPv4 addresses are kept IPv4-mapped so one type
- * covers both families. */
-void ab_addr_from_v4(ab_addr_t *a, uint32_t ip_be, uint16_t port)
-{
-	memset(a, 0, sizeof(*a));
-	a->ip[10] = 0xff;
-	a->ip[11] = 0xff;
-	memcpy(a->ip + 12, &ip_be, 4);
-	a->port = port;
-}
-
-/* ab_addr_is_v4: the mapped prefix tells the family. */
-bool ab_addr_is_v4(const ab_addr_t *a, uint32_t *ip_be)
-{
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	if (memcmp(a->ip, mapped, 12) != 0)
-		return false;
-	if (ip_be != NULL)
-		memcpy(ip_be, a->ip + 12, 4);
-	return true;
-}
-
 /* ab_addr_parse: the text transport prints and peers' events carry. */
 int ab_addr_parse(const char *s, ab_addr_t *out)
 {
@@ -113,7 +90,7 @@ int ab_addr_parse(const char *s, ab_addr_t *out)
 	if (colon[1] == 0 || *end != 0 || errno != 0 || port == 0 || port > 65535)
 		return CH_EINVAL;
 	if (inet_pton(AF_INET, host, &a4) == 1) {
-		ab_addr_from_v4(out, a4.s_addr, (uint16_t)port);
+		pex_addr_from_v4(out, a4.s_addr, (uint16_t)port);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, host, &a6) == 1) {
@@ -131,7 +108,7 @@ const char *ab_addr_str(const ab_addr_t *a, char *buf, size_t cap)
 	char ip[INET6_ADDRSTRLEN];
 	uint32_t v4;
 
-	if (ab_addr_is_v4(a, &v4)) {
+	if (pex_addr_is_v4(a, &v4)) {
 		struct in_addr in = {.s_addr = v4};
 
 		inet_ntop(AF_INET, &in, ip, sizeof(ip));
@@ -157,7 +134,7 @@ bool ab_addr_valid(const ab_addr_t *a)
 
 	if (a->port == 0)
 		return false;
-	if (ab_addr_is_v4(a, &v4)) {
+	if (pex_addr_is_v4(a, &v4)) {
 		uint32_t h = ntohl(v4);
 
 		return (h >> 24) != 0 && (h >> 28) != 0xe && h != 0xffffffffu;
@@ -169,7 +146,7 @@ bool ab_addr_valid(const ab_addr_t *a)
 void ab_group_of(const ab_addr_t *a, ab_group_t *g)
 {
 	memset(g, 0, sizeof(*g));
-	if (ab_addr_is_v4(a, NULL)) {
+	if (pex_addr_is_v4(a, NULL)) {
 		g->b[0] = 4;
 		memcpy(g->b + 1, a->ip + 12, 2);
 	} else {

@@ -40,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pex.h"
+
 /* Bitcoin Core's table geometry (addrman.h). */
 #define AB_NEW_BUCKETS             1024
 #define AB_TRIED_BUCKETS           256
@@ -66,12 +68,9 @@
 /* The largest file ab_load reads (every slot, with room). */
 #define AB_FILE_MAX (16u << 20)
 
-/* An address: IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), port in host
- * order. */
-typedef struct ab_addr {
-	uint8_t ip[16];
-	uint16_t port;
-} ab_addr_t;
+/* An address: the form peers exchange (proto/pex.h): IPv4 as IPv4-mapped
+ * IPv6 (::ffff:a.b.c.d), port in host order. */
+typedef pex_addr_t ab_addr_t;
 
 /* An address group: family (4 or 6) then the /16 or /32 prefix. */
 typedef struct ab_group {
@@ -115,12 +114,6 @@ typedef struct ab_config {
 } ab_config_t;
 
 typedef struct ab ab_t;
-
-/* ab_addr_from_v4: ip (network order) and port into an address. */
-void ab_addr_from_v4(ab_addr_t *a, uint32_t ip_be, uint16_t port);
-
-/* ab_addr_is_v4: an IPv4(-mapped) address; *ip_be gets it (may be NULL). */
-bool ab_addr_is_v4(const ab_addr_t *a, uint32_t *ip_be);
 
 /* ab_addr_parse: "a.b.c.d:port" or "[v6]:port" (numeric only).  Returns 0
  * or CH_EINVAL. */

@@ -482,7 +482,7 @@ static void send_getpeers(mb_t *m, mb_peer_t *p)
 
 	p->asked_ns = m->now_ns;
 	p->awaiting = true;
-	if (m->io.send(m->io.arg, p->i.handle, PEX_GETPEERS, pl, n) == 0)
+	if (m->io.send(m->io.arg, p->i.handle, WIRE_GETPEERS, pl, n) == 0)
 		m->st.getpeers_out++;
 }
 
@@ -747,7 +747,7 @@ static void on_getpeers(mb_t *m, mb_peer_t *p, const uint8_t *payload, size_t le
 		c->payload = ans;
 		c->len = alen;
 	}
-	if (m->io.send(m->io.arg, p->i.handle, PEX_PEERS, c->payload, c->len) == 0)
+	if (m->io.send(m->io.arg, p->i.handle, WIRE_PEERS, c->payload, c->len) == 0)
 		m->st.peers_out++;
 }
 
@@ -772,7 +772,7 @@ static void on_peers(mb_t *m, mb_peer_t *p, const uint8_t *payload, size_t len)
 		p->tokens_ns = m->now_ns;
 		max = (size_t)p->tokens;
 	}
-	if (pex_peers_decode(payload, len, addrs, max, &n, &ps) != 0) {
+	if (pex_peers_decode(payload, len, ab_addr_valid, addrs, max, &n, &ps) != 0) {
 		m->st.pex_malformed++;
 		return;
 	}
@@ -803,9 +803,9 @@ void mb_on_msg(mb_t *m, uint64_t handle, uint8_t type, const uint8_t *payload, s
 		m->st.pex_unknown_peer++;
 		return; /* gone, or not yet synced: it will ask again */
 	}
-	if (type == PEX_GETPEERS)
+	if (type == WIRE_GETPEERS)
 		on_getpeers(m, p, payload, len);
-	else if (type == PEX_PEERS)
+	else if (type == WIRE_PEERS)
 		on_peers(m, p, payload, len);
 }
 

@@ -5,7 +5,29 @@
 #include <string.h>
 
 #include "err.h"
-#include "mp.h"
+#include "pack.h"
+
+static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* pex_addr_from_v4: IPv4 addresses are kept IPv4-mapped so one type
+ * covers both families. */
+void pex_addr_from_v4(pex_addr_t *a, uint32_t ip_be, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	memcpy(a->ip, v4_mapped, sizeof(v4_mapped));
+	memcpy(a->ip + 12, &ip_be, 4);
+	a->port = port;
+}
+
+/* pex_addr_is_v4: the mapped prefix tells the family. */
+bool pex_addr_is_v4(const pex_addr_t *a, uint32_t *ip_be)
+{
+	if (memcmp(a->ip, v4_mapped, sizeof(v4_mapped)) != 0)
+		return false;
+	if (ip_be != NULL)
+		memcpy(ip_be, a->ip + 12, 4);
+	return true;
+}
 
 /* pex_getpeers_encode: an empty map leaves room for later versions. */
 size_t pex_getpeers_encode(uint8_t *out, size_t cap)
@@ -19,110 +41,142 @@ size_t pex_getpeers_encode(uint8_t *out, size_t cap)
 /* pex_getpeers_check: a malformed request is dropped, never answered. */
 int pex_getpeers_check(const uint8_t *payload, size_t len)
 {
-	ch_mpr_t r;
-	const msgpack_object *m;
-	int rc;
+	pack_rd_t r;
+	uint32_t n;
 
-	if (payload == NULL || len == 0 || len > PEX_GETPEERS_MAX)
+	if (payload == NULL || len == 0 || len > WIRE_GETPEERS_MAX)
 		return CH_EPROTO;
-	ch_mpr_init(&r, PEX_GETPEERS_MAX);
-	rc = ch_mpr_parse(&r, payload, len) == 0 && ch_mpr_root_map(&r, &m) == 0 ? 0 : CH_EPROTO;
-	ch_mpr_free(&r);
-	return rc;
+	pack_rd_init(&r, payload, len, 0);
+	if (!pack_rd_map(&r, &n))
+		return CH_EPROTO;
+	for (uint64_t i = 0; i < 2 * (uint64_t)n; i++)
+		if (!pack_rd_skip(&r))
+			return CH_EPROTO;
+	return pack_rd_done(&r) ? 0 : CH_EPROTO;
 }
 
 /* pex_peers_encode: compact entries keep ~2000 addresses within 16 KiB. */
-int pex_peers_encode(const ab_addr_t *addrs, size_t n, uint8_t **out, size_t *len)
+int pex_peers_encode(const pex_addr_t *addrs, size_t n, uint8_t **out, size_t *len)
 {
-	ch_mpw_t w;
-	int rc;
+	/* map, "a", array header, then at most 20 bytes an address */
+	size_t cap = 1 + 2 + 5 + 20 * n;
+	uint8_t *buf;
+	pack_wr_t w;
 
-	ch_mpw_init(&w);
-	ch_mpw_map(&w, 1);
-	ch_mpw_key(&w, "a");
-	ch_mpw_array(&w, n);
+	if (n > WIRE_PEERS_MAX / (2 + PEX_V4_LEN)) /* cannot fit: spare the buffer */
+		return CH_ERANGE;
+	buf = malloc(cap);
+	if (buf == NULL)
+		return CH_ENOMEM;
+	pack_wr_init(&w, buf, cap);
+	pack_wr_map(&w, 1);
+	pack_wr_str(&w, "a");
+	pack_wr_array(&w, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c[PEX_V6_LEN];
 		uint32_t v4;
 
-		if (ab_addr_is_v4(&addrs[i], &v4)) {
+		if (pex_addr_is_v4(&addrs[i], &v4)) {
 			memcpy(c, &v4, 4);
 			c[4] = (uint8_t)(addrs[i].port >> 8);
 			c[5] = (uint8_t)addrs[i].port;
-			msgpack_pack_bin_with_body(&w.pk, c, PEX_V4_LEN);
+			pack_wr_bin(&w, c, PEX_V4_LEN);
 		} else {
 			memcpy(c, addrs[i].ip, 16);
 			c[16] = (uint8_t)(addrs[i].port >> 8);
 			c[17] = (uint8_t)addrs[i].port;
-			msgpack_pack_bin_with_body(&w.pk, c, PEX_V6_LEN);
+			pack_wr_bin(&w, c, PEX_V6_LEN);
 		}
 	}
-	rc = ch_mpw_error(&w);
-	if (rc == 0 && ch_mpw_size(&w) > PEX_PEERS_MAX)
-		rc = CH_ERANGE;
-	if (rc == 0) {
-		void *d;
-
-		rc = ch_mpw_release(&w, &d, len);
-		if (rc == 0)
-			*out = d;
+	if (w.err || w.len > WIRE_PEERS_MAX) {
+		free(buf);
+		return CH_ERANGE;
 	}
-	ch_mpw_free(&w);
-	return rc;
+	*out = buf;
+	*len = w.len;
+	return 0;
 }
 
-/* pex_peers_decode: every entry is checked; a bad one is skipped and
- * counted, never fatal. */
-int pex_peers_decode(const uint8_t *payload, size_t len, ab_addr_t *out, size_t max, size_t *n,
-                     pex_stats_t *st)
+/* read_addrs: the array "a": every entry is checked; a bad one is skipped
+ * and counted, never fatal. */
+static bool read_addrs(pack_rd_t *r, pex_keep_fn keep, pex_addr_t *out, size_t max, size_t *n,
+                       pex_stats_t *s)
 {
-	ch_mpr_t r;
-	const msgpack_object *m, *a;
-	pex_stats_t s = {0};
-	int rc = CH_EPROTO;
+	uint32_t k;
 
-	*n = 0;
-	if (payload == NULL || len == 0 || len > PEX_PEERS_MAX)
-		goto out;
-	ch_mpr_init(&r, PEX_PEERS_MAX);
-	if (ch_mpr_parse(&r, payload, len) != 0 || ch_mpr_root_map(&r, &m) != 0 ||
-	    ch_mp_map_get(m, "a", &a) != 0 || a->type != MSGPACK_OBJECT_ARRAY) {
-		ch_mpr_free(&r);
-		goto out;
-	}
-	s.total = a->via.array.size;
-	for (uint32_t i = 0; i < a->via.array.size; i++) {
-		const msgpack_object *o = &a->via.array.ptr[i];
+	if (!pack_rd_array(r, &k))
+		return false;
+	s->total = k;
+	for (uint32_t i = 0; i < k; i++) {
+		pack_rd_t try = *r;
 		const uint8_t *p;
-		ab_addr_t ad;
+		uint32_t l;
+		pex_addr_t ad;
 
-		if (o->type != MSGPACK_OBJECT_BIN ||
-		    (o->via.bin.size != PEX_V4_LEN && o->via.bin.size != PEX_V6_LEN)) {
-			s.bad++;
+		if (!pack_rd_bin(&try, &p, &l) || (l != PEX_V4_LEN && l != PEX_V6_LEN)) {
+			s->bad++;
+			if (!pack_rd_skip(r))
+				return false;
 			continue;
 		}
-		p = (const uint8_t *)o->via.bin.ptr;
-		if (o->via.bin.size == PEX_V4_LEN) {
+		*r = try;
+		if (l == PEX_V4_LEN) {
 			uint32_t v4;
 
 			memcpy(&v4, p, 4);
-			ab_addr_from_v4(&ad, v4, (uint16_t)(p[4] << 8 | p[5]));
+			pex_addr_from_v4(&ad, v4, (uint16_t)(p[4] << 8 | p[5]));
 		} else {
 			memcpy(ad.ip, p, 16);
 			ad.port = (uint16_t)(p[16] << 8 | p[17]);
 		}
-		if (!ab_addr_valid(&ad)) {
-			s.bad++;
-		} else if (*n >= max) {
-			s.dropped++;
-		} else {
+		if (keep != NULL && !keep(&ad))
+			s->bad++;
+		else if (*n >= max)
+			s->dropped++;
+		else
 			out[(*n)++] = ad;
+	}
+	return true;
+}
+
+/* pex_peers_decode: all or nothing: a message malformed anywhere returns
+ * no address, even those read before the fault. */
+int pex_peers_decode(const uint8_t *payload, size_t len, pex_keep_fn keep, pex_addr_t *out,
+                     size_t max, size_t *n, pex_stats_t *st)
+{
+	pack_rd_t r;
+	pex_stats_t s = {0};
+	uint32_t m;
+	bool got = false;
+
+	*n = 0;
+	if (payload == NULL || len == 0 || len > WIRE_PEERS_MAX)
+		goto bad;
+	pack_rd_init(&r, payload, len, 0);
+	if (!pack_rd_map(&r, &m))
+		goto bad;
+	for (uint32_t i = 0; i < m; i++) {
+		const char *k;
+		uint32_t kl;
+
+		if (!pack_rd_str(&r, &k, &kl))
+			goto bad;
+		if (pack_is(k, kl, "a")) {
+			if (got || !read_addrs(&r, keep, out, max, n, &s))
+				goto bad;
+			got = true;
+		} else if (!pack_rd_skip(&r)) {
+			goto bad;
 		}
 	}
-	ch_mpr_free(&r);
-	rc = 0;
-out:
+	if (!got || !pack_rd_done(&r))
+		goto bad;
 	if (st != NULL)
 		*st = s;
-	return rc;
+	return 0;
+bad:
+	*n = 0;
+	if (st != NULL)
+		*st = (pex_stats_t){0};
+	return CH_EPROTO;
 }

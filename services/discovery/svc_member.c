@@ -148,7 +148,7 @@ static int resolve_hostport(const ch_hostport_t *hp, ab_addr_t *out)
 	if (hp->host[0] == '\0' || hp->port == 0)
 		return CH_ENOENT;
 	if (inet_pton(AF_INET, hp->host, &a4) == 1) {
-		ab_addr_from_v4(out, a4.s_addr, hp->port);
+		pex_addr_from_v4(out, a4.s_addr, hp->port);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, hp->host, &a6) == 1) {
@@ -159,7 +159,7 @@ static int resolve_hostport(const ch_hostport_t *hp, ab_addr_t *out)
 	if (getaddrinfo(hp->host, NULL, &hints, &res) != 0 || res == NULL)
 		return CH_ENOENT;
 	if (res->ai_family == AF_INET)
-		ab_addr_from_v4(out, ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr,
+		pex_addr_from_v4(out, ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr,
 		                hp->port);
 	else {
 		memcpy(out->ip, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
@@ -266,7 +266,7 @@ static void on_announced(void *arg, const dht_result_t *r)
 		uint32_t ip;
 
 		memcpy(&ip, r->peers[i], 4);
-		ab_addr_from_v4(&a[n], ip, (uint16_t)(r->peers[i][4] << 8 | r->peers[i][5]));
+		pex_addr_from_v4(&a[n], ip, (uint16_t)(r->peers[i][4] << 8 | r->peers[i][5]));
 		if (ab_addr_valid(&a[n]))
 			n++;
 	}

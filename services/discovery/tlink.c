@@ -12,7 +12,7 @@
 #include "hash.h"
 #include "log.h"
 #include "mp.h"
-#include "pex.h"
+
 
 #define TL_TOPIC "event.transport."
 

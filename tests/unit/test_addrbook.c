@@ -55,7 +55,7 @@ static ab_addr_t v4(unsigned a, unsigned b, unsigned c, unsigned d, uint16_t por
 	uint32_t be;
 
 	memcpy(&be, ip, 4);
-	ab_addr_from_v4(&x, be, port);
+	pex_addr_from_v4(&x, be, port);
 	return x;
 }
 
@@ -69,11 +69,11 @@ static void test_addresses(void **state)
 	(void)state;
 	assert_int_equal(ab_addr_parse("127.10.0.1:7433", &a), 0);
 	assert_string_equal(ab_addr_str(&a, s, sizeof(s)), "127.10.0.1:7433");
-	assert_true(ab_addr_is_v4(&a, NULL));
+	assert_true(pex_addr_is_v4(&a, NULL));
 	ab_group_of(&a, &g);
 	assert_string_equal(ab_group_str(&g, gs, sizeof(gs)), "127.10");
 	assert_int_equal(ab_addr_parse("[2001:db8::1]:9", &b), 0);
-	assert_false(ab_addr_is_v4(&b, NULL));
+	assert_false(pex_addr_is_v4(&b, NULL));
 	assert_string_equal(ab_addr_str(&b, s, sizeof(s)), "[2001:db8::1]:9");
 	ab_group_of(&b, &g);
 	assert_string_equal(ab_group_str(&g, gs, sizeof(gs)), "2001:db8");

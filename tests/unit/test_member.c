@@ -1,5 +1,4 @@
-/* test_member.c: peer exchange payloads (services/discovery/pex.h) and the
- * membership policy (member.h) driven without I/O: seeds only while the
+/* test_member.c: the membership policy (member.h) driven without I/O: seeds only while the
  * book is small and dropped once surplus (after their answer), outbound
  * peers in distinct groups, backoff after a failure, banned addresses
  * and ourselves never dialed, anchors dialed first, GETPEERS answered
@@ -17,7 +16,6 @@
 
 #include "err.h"
 #include "services/discovery/member.h"
-#include "services/discovery/pex.h"
 
 #define S   (1000000000ull)
 #define NOW (1700000000000ull)
@@ -44,85 +42,8 @@ static ab_addr_t v4(unsigned a, unsigned b, unsigned c, unsigned d, uint16_t por
 	uint32_t be;
 
 	memcpy(&be, ip, 4);
-	ab_addr_from_v4(&x, be, port);
+	pex_addr_from_v4(&x, be, port);
 	return x;
-}
-
-/* ---------------------------------------------------------------- pex */
-
-/* PEERS and GETPEERS encode and decode; a cap on what one PEERS gives. */
-static void test_pex_roundtrip(void **state)
-{
-	ab_addr_t in[3], out[8];
-	uint8_t *buf = NULL, gp[8];
-	size_t len = 0, n = 0;
-	pex_stats_t st;
-
-	(void)state;
-	in[0] = v4(127, 10, 0, 1, 7433);
-	in[1] = v4(10, 1, 2, 3, 1);
-	assert_int_equal(ab_addr_parse("[2001:db8::5]:9000", &in[2]), 0);
-	assert_int_equal(pex_peers_encode(in, 3, &buf, &len), 0);
-	assert_true(len <= PEX_PEERS_MAX);
-	assert_int_equal(pex_peers_decode(buf, len, out, 8, &n, &st), 0);
-	assert_int_equal(n, 3);
-	for (int i = 0; i < 3; i++)
-		assert_true(ab_addr_eq(&in[i], &out[i]));
-	/* a cap on what one message gives */
-	assert_int_equal(pex_peers_decode(buf, len, out, 2, &n, &st), 0);
-	assert_int_equal(n, 2);
-	assert_int_equal(st.dropped, 1);
-	assert_int_equal(st.total, 3);
-	free(buf);
-	/* GETPEERS */
-	assert_int_equal(pex_getpeers_encode(gp, sizeof(gp)), 1);
-	assert_int_equal(pex_getpeers_check(gp, 1), 0);
-	assert_int_equal(pex_getpeers_encode(gp, 0), 0);
-	assert_int_equal(pex_getpeers_check((const uint8_t *)"\x91\x01", 2), CH_EPROTO); /* array */
-	assert_int_equal(pex_getpeers_check(gp, 0), CH_EPROTO);
-	static uint8_t big[PEX_GETPEERS_MAX + 1] = {0x80};
-	assert_int_equal(pex_getpeers_check(big, sizeof(big)), CH_EPROTO);
-}
-
-/* Malformed PEERS payloads: dropped or skipped entry by entry, counted. */
-static void test_pex_malformed(void **state)
-{
-	ab_addr_t out[8];
-	size_t n = 9;
-	pex_stats_t st;
-	/* {"a": [bin5, bin6 0.0.0.0:1, "str", bin6 ok]} */
-	const uint8_t mixed[] = {0x81, 0xa1, 'a', 0x94, 0xc4, 5, 1, 2,    3,   4,
-	                         5,    0xc4, 6,   0,    0,    0, 0, 0,    1,   0xa1,
-	                         'x',  0xc4, 6,   10,   0,    0, 1, 0x1c, 0x2d};
-
-	(void)state;
-	assert_int_equal(pex_peers_decode((const uint8_t *)"\x80", 1, out, 8, &n, &st), CH_EPROTO);
-	assert_int_equal(n, 0);
-	assert_int_equal(pex_peers_decode((const uint8_t *)"\x81\xa1"
-	                                                   "a\x01",
-	                                  4, out, 8, &n, NULL),
-	                 CH_EPROTO); /* "a" not an array */
-	assert_int_equal(pex_peers_decode((const uint8_t *)"\x92\x01\x02", 3, out, 8, &n, NULL),
-	                 CH_EPROTO); /* not a map */
-	assert_int_equal(pex_peers_decode((const uint8_t *)"\x81\xa1"
-	                                                   "a\x93",
-	                                  4, out, 8, &n, NULL),
-	                 CH_EPROTO); /* truncated */
-	assert_int_equal(pex_peers_decode(NULL, 0, out, 8, &n, NULL), CH_EPROTO);
-	assert_int_equal(pex_peers_decode(mixed, sizeof(mixed), out, 8, &n, &st), 0);
-	assert_int_equal(n, 1);
-	assert_int_equal(st.bad, 3);
-	assert_true(ab_addr_eq(&out[0], &(ab_addr_t){0}) == false);
-	/* more addresses than 16 KiB hold is refused at encode */
-	static ab_addr_t many[2100];
-	uint8_t *buf = NULL;
-	size_t len;
-	for (int i = 0; i < 2100; i++)
-		many[i] = v4(10, 0, (unsigned)i / 200, (unsigned)i % 200 + 1, 1);
-	assert_int_equal(pex_peers_encode(many, 2100, &buf, &len), CH_ERANGE);
-	assert_int_equal(pex_peers_encode(many, 2000, &buf, &len), 0);
-	assert_true(len <= PEX_PEERS_MAX);
-	free(buf);
 }
 
 /* ---------------------------------------------------------------- policy */
@@ -134,7 +55,7 @@ typedef struct rec {
 	int ndial;
 	uint64_t sent_peer[64];
 	uint8_t sent_type[64];
-	uint8_t sent[64][PEX_PEERS_MAX];
+	uint8_t sent[64][WIRE_PEERS_MAX];
 	size_t sent_len[64];
 	int nsent;
 	uint64_t dropped[16];
@@ -279,13 +200,13 @@ static void test_seeds(void **state)
 	sp = peer(1, seed, false, 7000);
 	mb_on_connected(f->m, &sp, f->now, NOW);
 	assert_int_equal(f->r.nsent, 1);
-	assert_int_equal(f->r.sent_type[0], PEX_GETPEERS);
+	assert_int_equal(f->r.sent_type[0], WIRE_GETPEERS);
 	/* its answer: three members in three groups */
 	addrs[0] = v4(127, 20, 0, 1, 7000);
 	addrs[1] = v4(127, 21, 0, 1, 7000);
 	addrs[2] = v4(127, 22, 0, 1, 7000);
 	assert_int_equal(pex_peers_encode(addrs, 3, &pl, &len), 0);
-	mb_on_msg(f->m, 1, PEX_PEERS, pl, len, f->now, NOW);
+	mb_on_msg(f->m, 1, WIRE_PEERS, pl, len, f->now, NOW);
 	free(pl);
 	assert_int_equal(ab_count(f->book, AB_NEW), 3);
 	f->now += S;
@@ -417,23 +338,23 @@ static void test_exchange(void **state)
 	ps[2] = peer(3, v4(127, 82, 0, 1, 7003), false, 7003);
 	ps[3] = peer(4, v4(127, 83, 0, 1, 40003), true, 0); /* no listen port */
 	sync_list(f, ps, 4);
-	mb_on_msg(f->m, 1, PEX_GETPEERS, gp, gl, f->now, NOW);
+	mb_on_msg(f->m, 1, WIRE_GETPEERS, gp, gl, f->now, NOW);
 	assert_int_equal(f->r.nsent, 1);
-	assert_int_equal(f->r.sent_type[0], PEX_PEERS);
-	assert_int_equal(pex_peers_decode(f->r.sent[0], f->r.sent_len[0], out, 128, &n, NULL), 0);
+	assert_int_equal(f->r.sent_type[0], WIRE_PEERS);
+	assert_int_equal(pex_peers_decode(f->r.sent[0], f->r.sent_len[0], NULL, out, 128, &n, NULL), 0);
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_not_equal(out[i].ip[13], 80); /* not the requester */
 		assert_true(out[i].port == 7002 || out[i].port == 7003);
 	}
 	/* asked again soon: the cached answer */
-	mb_on_msg(f->m, 1, PEX_GETPEERS, gp, gl, f->now + S, NOW);
+	mb_on_msg(f->m, 1, WIRE_GETPEERS, gp, gl, f->now + S, NOW);
 	assert_int_equal(f->r.nsent, 2);
 	assert_int_equal(f->r.sent_len[1], f->r.sent_len[0]);
 	assert_memory_equal(f->r.sent[1], f->r.sent[0], f->r.sent_len[0]);
 	assert_int_equal(mb_stats(f->m)->getpeers_cached, 1);
 	/* a malformed GETPEERS is not answered */
-	mb_on_msg(f->m, 2, PEX_GETPEERS, (const uint8_t *)"\x01", 1, f->now, NOW);
+	mb_on_msg(f->m, 2, WIRE_GETPEERS, (const uint8_t *)"\x01", 1, f->now, NOW);
 	assert_int_equal(f->r.nsent, 2);
 	/* unsolicited PEERS from peer 2: at most MB_PEX_ADDR_BURST addresses */
 	static ab_addr_t many[100];
@@ -441,13 +362,13 @@ static void test_exchange(void **state)
 		many[i] = v4(10, (unsigned)i, 0, 1, 7000);
 	size_t base = ab_count(f->book, AB_ANY);
 	assert_int_equal(pex_peers_encode(many, 100, &pl, &len), 0);
-	mb_on_msg(f->m, 2, PEX_PEERS, pl, len, f->now, NOW);
+	mb_on_msg(f->m, 2, WIRE_PEERS, pl, len, f->now, NOW);
 	assert_int_equal(ab_count(f->book, AB_ANY), base + (size_t)MB_PEX_ADDR_BURST);
-	mb_on_msg(f->m, 2, PEX_PEERS, pl, len, f->now, NOW); /* bucket empty */
+	mb_on_msg(f->m, 2, WIRE_PEERS, pl, len, f->now, NOW); /* bucket empty */
 	assert_int_equal(ab_count(f->book, AB_ANY), base + (size_t)MB_PEX_ADDR_BURST);
 	assert_true(mb_stats(f->m)->addrs_rate_limited >= 180);
 	/* a message from a peer we do not know is dropped */
-	mb_on_msg(f->m, 99, PEX_PEERS, pl, len, f->now, NOW);
+	mb_on_msg(f->m, 99, WIRE_PEERS, pl, len, f->now, NOW);
 	assert_int_equal(mb_stats(f->m)->pex_unknown_peer, 1);
 	free(pl);
 	fix_free(f);
@@ -477,7 +398,6 @@ static void test_stale_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pex_roundtrip), cmocka_unit_test(test_pex_malformed),
 	    cmocka_unit_test(test_seeds),         cmocka_unit_test(test_groups_backoff_bans),
 	    cmocka_unit_test(test_anchors),       cmocka_unit_test(test_exchange),
 	    cmocka_unit_test(test_stale_list),
