@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "pex.h"
 #include "services/discovery/member.h"
 
 #define S   (1000000000ull)
