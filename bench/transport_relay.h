@@ -277,32 +277,27 @@ static int br_consume(br_t *b)
 			CH_LOG_ERROR("bench relay: transport.relay: %s", ch_strerror(rc));
 			break;
 		}
-		if (rec.tag == CH_TAG_PEER_UP && rec.size >= sizeof(ch_msg_peer_up_t)) {
-			ch_msg_peer_up_t up;
-			memcpy(&up, rec.data, sizeof(up));
-			b->peer = up.peer;
+		ch_msg_t v;
+		if (ch_msg_view(rec.tag, rec.data, rec.size, &v) != 0) {
+			CH_LOG_WARN("bench relay: a malformed %s record", ch_msg_tag_name(rec.tag));
+		} else if (rec.tag == CH_TAG_PEER_UP) {
+			b->peer = v.m.peer_up.peer;
 			b->npeers++;
-		} else if (rec.tag == CH_TAG_PEER_DOWN && rec.size >= sizeof(ch_msg_peer_down_t)) {
-			ch_msg_peer_down_t d;
-			memcpy(&d, rec.data, sizeof(d));
-			d.reason[sizeof(d.reason) - 1] = 0;
-			CH_LOG_WARN("bench relay: peer %llu down: %s", (unsigned long long)d.peer,
-			            d.reason);
+		} else if (rec.tag == CH_TAG_PEER_DOWN) {
+			const ch_msg_peer_down_t *d = &v.m.peer_down;
+			CH_LOG_WARN("bench relay: peer %llu down: %s", (unsigned long long)d->peer,
+			            d->reason);
 			b->peer_downs++;
 			if (b->npeers)
 				b->npeers--;
-			if (d.peer == b->peer)
+			if (d->peer == b->peer)
 				b->peer = 0;
 		} else if (rec.tag == CH_TAG_TRANSPORT_RESET) {
 			b->peer = 0;
 			b->npeers = 0;
-		} else if (rec.tag == CH_TAG_PEER_MSG && rec.size >= sizeof(ch_msg_peer_msg_t)) {
-			ch_msg_peer_msg_t m;
-			memcpy(&m, rec.data, sizeof(m));
-			if (m.type == WIRE_TX) {
-				br_on_tx(b, m.peer, rec.data + sizeof(m), rec.size - sizeof(m));
-				tx = true;
-			}
+		} else if (rec.tag == CH_TAG_PEER_MSG && v.m.peer_msg.type == WIRE_TX) {
+			br_on_tx(b, v.m.peer_msg.peer, v.body, v.body_len);
+			tx = true;
 		}
 		shm_ring_advance(b->in);
 		n++;

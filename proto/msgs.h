@@ -7,9 +7,10 @@
  * padding and pinned sizes; they never go on the network (the wire format
  * is in docs/protocol.md).
  *
- * A consumer checks the tag and that the payload is at least the struct's
- * size (and exactly struct + declared lengths) before reading: a malformed
- * record is counted and skipped, never trusted.
+ * A consumer reads a record through ch_msg_view, which checks it against
+ * the one table of records (msgs.c: each tag's struct and the rule for
+ * what follows it) and copies the struct out: a malformed record is
+ * counted and skipped, never trusted.
  *
  * Peer handles (`peer`) are 64-bit numbers chosen by transport, never
  * reused, also across transport restarts; 0 means "not from a peer" (the
@@ -182,5 +183,47 @@ _Static_assert(sizeof(ch_msg_tx_accepted_t) == 56, "layout");
 _Static_assert(sizeof(ch_msg_tx_rejected_t) == 48, "layout");
 _Static_assert(sizeof(ch_msg_tx_data_t) == 48, "layout");
 _Static_assert(sizeof(ch_msg_tx_removed_t) == 40, "layout");
+
+/* ---------------------------------------------------------------- the view */
+
+/* A record as its consumer sees it: the struct its tag names, copied out
+ * (aligned, strings NUL-terminated), and where the variable part is. */
+typedef struct ch_msg {
+	uint32_t tag;
+	union {
+		ch_msg_peer_up_t peer_up;
+		ch_msg_peer_down_t peer_down;
+		ch_msg_peer_msg_t peer_msg;
+		ch_msg_send_t send;
+		ch_msg_send_list_t send_list;
+		ch_msg_misbehave_t misbehave;
+		ch_msg_tx_submit_t tx_submit;
+		ch_msg_tx_request_t tx_request; /* TX_REQUEST and TX_NOTFOUND */
+		ch_msg_block_t block;
+		ch_msg_tx_accepted_t tx_accepted;
+		ch_msg_tx_rejected_t tx_rejected;
+		ch_msg_tx_data_t tx_data;
+		ch_msg_tx_removed_t tx_removed;
+	} m;
+	/* SEND_LIST: the npeers 64-bit handles (8 bytes each, unaligned) */
+	const uint8_t *list;
+	/* what follows the struct (and the list): PEER_MSG and SEND a frame's
+	 * payload, SEND_LIST the payload after the handles, TX_SUBMIT and
+	 * TX_DATA the transaction's encoding (len bytes), BLOCK ntx * 32 bytes
+	 * of ids; NULL and 0 for fixed-size records */
+	const uint8_t *body;
+	uint32_t body_len;
+} ch_msg_t;
+
+/* ch_msg_view: checks the record {tag, data[0..size)} against its tag's
+ * struct and rule and fills out.  Returns 0; CH_EPROTO for a tag no ring
+ * carries or a record too short for its struct (out->m unset);
+ * CH_ERANGE when the struct is there (copied into out->m) but the lengths
+ * it declares disagree with the record's size.  Reads nothing outside
+ * data; out->list and out->body point into it.  Thread-safe. */
+int ch_msg_view(uint32_t tag, const void *data, uint32_t size, ch_msg_t *out);
+
+/* ch_msg_tag_name: "PEER_UP", "TX_SUBMIT", ...; "UNKNOWN" otherwise. */
+const char *ch_msg_tag_name(uint32_t tag);
 
 #endif

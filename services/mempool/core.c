@@ -392,69 +392,51 @@ static void reply_rejected(mp_core_t *c, const uint8_t *id, uint64_t peer, int r
 	outq_push(c, CH_TAG_TX_REJECTED, &m, sizeof(m), NULL, 0, false);
 }
 
-/* apply_record: one relay.mempool record; malformed records are counted
- * and skipped (sizes are checked against the tag's struct and the lengths
- * it declares before anything is read). */
+/* apply_record: one relay.mempool record, read through the validating
+ * view: a malformed record is counted and skipped (a submission whose
+ * declared length is wrong is also answered as malformed). */
 static void apply_record(mp_core_t *c, const shm_rec_t *r, uint64_t now_ms)
 {
+	ch_msg_t v;
+	int rc = ch_msg_view(r->tag, r->data, r->size, &v);
+	if (rc == CH_ERANGE && r->tag == CH_TAG_TX_SUBMIT)
+		reply_rejected(c, NULL, v.m.tx_submit.peer, CH_TXR_MALFORMED);
+	if (rc != 0) {
+		c->ring_bad++;
+		return;
+	}
 	switch (r->tag) {
 	case CH_TAG_TX_SUBMIT: {
-		ch_msg_tx_submit_t m;
-		if (r->size < sizeof(m)) {
-			c->ring_bad++;
-			return;
-		}
-		memcpy(&m, r->data, sizeof(m));
-		if ((uint64_t)m.len != r->size - sizeof(m)) {
-			c->ring_bad++;
-			reply_rejected(c, NULL, m.peer, CH_TXR_MALFORMED);
-			return;
-		}
-		mp_verdict_t v;
+		const ch_msg_tx_submit_t *m = &v.m.tx_submit;
+		mp_verdict_t vd;
 		uint8_t id[CH_TXID_LEN];
-		if (mp_core_submit(c, r->data + sizeof(m), m.len, m.peer, now_ms, &v, id) != 0) {
+		if (mp_core_submit(c, v.body, v.body_len, m->peer, now_ms, &vd, id) != 0) {
 			c->ring_errors++;
 			return;
 		}
-		if (v.reason) {
+		if (vd.reason) {
 			static const uint8_t zero[CH_TXID_LEN];
-			reply_rejected(c, memcmp(id, zero, sizeof(zero)) ? id : NULL, m.peer,
-			               v.reason);
+			reply_rejected(c, memcmp(id, zero, sizeof(zero)) ? id : NULL, m->peer,
+			               vd.reason);
 		}
 		return;
 	}
 	case CH_TAG_TX_REQUEST: {
-		ch_msg_tx_request_t m;
-		if (r->size != sizeof(m)) {
-			c->ring_bad++;
-			return;
-		}
-		memcpy(&m, r->data, sizeof(m));
-		const mp_entry_t *e = mp_pool_get(c->pool, m.id);
+		const ch_msg_tx_request_t *m = &v.m.tx_request;
+		const mp_entry_t *e = mp_pool_get(c->pool, m->id);
 		if (!e) {
-			outq_push(c, CH_TAG_TX_NOTFOUND, &m, sizeof(m), NULL, 0, false);
+			outq_push(c, CH_TAG_TX_NOTFOUND, m, sizeof(*m), NULL, 0, false);
 			return;
 		}
-		ch_msg_tx_data_t d = {.peer = m.peer, .len = e->size};
-		memcpy(d.id, m.id, CH_TXID_LEN);
+		ch_msg_tx_data_t d = {.peer = m->peer, .len = e->size};
+		memcpy(d.id, m->id, CH_TXID_LEN);
 		outq_push(c, CH_TAG_TX_DATA, &d, sizeof(d), e->enc, e->size, false);
 		return;
 	}
-	case CH_TAG_BLOCK: {
-		ch_msg_block_t m;
-		if (r->size < sizeof(m)) {
-			c->ring_bad++;
-			return;
-		}
-		memcpy(&m, r->data, sizeof(m));
-		if ((uint64_t)m.ntx * CH_TXID_LEN != r->size - sizeof(m)) {
-			c->ring_bad++;
-			return;
-		}
-		mp_core_block(c, m.block_id, m.height, r->data + sizeof(m), m.ntx, NULL);
+	case CH_TAG_BLOCK:
+		mp_core_block(c, v.m.block.block_id, v.m.block.height, v.body, v.m.block.ntx, NULL);
 		return;
-	}
-	default:
+	default: /* a record of another ring */
 		c->ring_bad++;
 	}
 }

@@ -389,33 +389,30 @@ static void on_tx(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len, u
 	c->st.tx_submitted++;
 }
 
-/* rl_core_on_transport: one transport.relay record; sizes are checked before any struct is
- * read, a bad record is counted and skipped. */
+/* rl_core_on_transport: one transport.relay record, read through the validating view; a
+ * bad record is counted and skipped. */
 void rl_core_on_transport(rl_core_t *c, uint32_t tag, const uint8_t *p, uint32_t len, uint64_t now)
 {
+	ch_msg_t v;
+	if (ch_msg_view(tag, p, len, &v) != 0) {
+		c->st.bad_records++;
+		return;
+	}
 	switch (tag) {
 	case CH_TAG_PEER_UP: {
-		ch_msg_peer_up_t m;
-		if (len != sizeof(m))
-			break;
-		memcpy(&m, p, sizeof(m));
-		m.addr[sizeof(m.addr) - 1] = 0;
-		rl_peer_t *np = peer_add(c, m.peer, m.inbound, (m.flags & CH_PEER_BLOCK_RELAY) != 0,
-		                         m.addr, m.pubkey, 0, now);
+		const ch_msg_peer_up_t *m = &v.m.peer_up;
+		rl_peer_t *np = peer_add(c, m->peer, m->inbound, (m->flags & CH_PEER_BLOCK_RELAY) != 0,
+		                         m->addr, m->pubkey, 0, now);
 		if (np && !np->block_only)
 			announce_pool(c, np);
 		return;
 	}
 	case CH_TAG_PEER_DOWN: {
-		ch_msg_peer_down_t m;
-		if (len != sizeof(m))
-			break;
-		memcpy(&m, p, sizeof(m));
-		rl_peer_t *peer = rl_peer_find(c, m.peer);
+		rl_peer_t *peer = rl_peer_find(c, v.m.peer_down.peer);
 		if (peer)
 			peer_del(c, peer, now);
 		else
-			rl_fset_add(&c->down, handle_hash(c, m.peer));
+			rl_fset_add(&c->down, handle_hash(c, v.m.peer_down.peer));
 		return;
 	}
 	case CH_TAG_TRANSPORT_RESET:
@@ -425,27 +422,24 @@ void rl_core_on_transport(rl_core_t *c, uint32_t tag, const uint8_t *p, uint32_t
 		c->st.resets++;
 		return;
 	case CH_TAG_PEER_MSG: {
-		ch_msg_peer_msg_t m;
-		if (len < sizeof(m))
-			break;
-		memcpy(&m, p, sizeof(m));
-		rl_peer_t *peer = rl_peer_find(c, m.peer);
+		const ch_msg_peer_msg_t *m = &v.m.peer_msg;
+		rl_peer_t *peer = rl_peer_find(c, m->peer);
 		if (!peer) {
 			/* a peer we were not told about (a restart lost its
 			 * PEER_UP): adopt it, unless it is known to be gone */
 			c->st.unknown_peer_msgs++;
-			if (rl_fset_has(&c->down, handle_hash(c, m.peer)))
+			if (rl_fset_has(&c->down, handle_hash(c, m->peer)))
 				return;
-			peer = peer_add(c, m.peer, true, false, "", NULL,
+			peer = peer_add(c, m->peer, true, false, "", NULL,
 			                now + RL_GRACE_MS * NS_PER_MS, now);
 			if (!peer)
 				return;
 		}
-		const uint8_t *pl = p + sizeof(m);
-		uint32_t pl_len = len - (uint32_t)sizeof(m);
+		const uint8_t *pl = v.body;
+		uint32_t pl_len = v.body_len;
 		peer->bytes_in += pl_len;
 		c->st.bytes_in += pl_len;
-		switch (m.type) {
+		switch (m->type) {
 		case WIRE_INV:
 			on_inv(c, peer, pl, pl_len, now);
 			break;
@@ -466,10 +460,9 @@ void rl_core_on_transport(rl_core_t *c, uint32_t tag, const uint8_t *p, uint32_t
 		}
 		return;
 	}
-	default:
-		break;
+	default: /* a record of another ring */
+		c->st.bad_records++;
 	}
-	c->st.bad_records++;
 }
 
 /* ---------------------------------------------------------------- mempool */
@@ -620,61 +613,39 @@ static void on_tx_notfound(rl_core_t *c, const ch_msg_tx_request_t *m, uint64_t 
 		             RL_NOTFOUND_RATE);
 }
 
-/* rl_core_on_mempool: one mempool.relay record, checked like transport's. */
+/* rl_core_on_mempool: one mempool.relay record, read like transport's. */
 void rl_core_on_mempool(rl_core_t *c, uint32_t tag, const uint8_t *p, uint32_t len, uint64_t now)
 {
+	ch_msg_t v;
+	if (ch_msg_view(tag, p, len, &v) != 0) {
+		c->st.bad_records++;
+		return;
+	}
 	switch (tag) {
-	case CH_TAG_TX_ACCEPTED: {
-		ch_msg_tx_accepted_t m;
-		if (len != sizeof(m))
-			break;
-		memcpy(&m, p, sizeof(m));
-		on_accepted(c, &m, now);
+	case CH_TAG_TX_ACCEPTED:
+		on_accepted(c, &v.m.tx_accepted, now);
 		return;
-	}
-	case CH_TAG_TX_REJECTED: {
-		ch_msg_tx_rejected_t m;
-		if (len != sizeof(m))
-			break;
-		memcpy(&m, p, sizeof(m));
-		on_rejected(c, &m, now);
+	case CH_TAG_TX_REJECTED:
+		on_rejected(c, &v.m.tx_rejected, now);
 		return;
-	}
-	case CH_TAG_TX_DATA: {
-		ch_msg_tx_data_t m;
-		if (len < sizeof(m))
-			break;
-		memcpy(&m, p, sizeof(m));
-		if (m.len != len - sizeof(m))
-			break;
-		on_tx_data(c, &m, p + sizeof(m), now);
+	case CH_TAG_TX_DATA:
+		on_tx_data(c, &v.m.tx_data, v.body, now);
 		return;
-	}
-	case CH_TAG_TX_NOTFOUND: {
-		ch_msg_tx_request_t m;
-		if (len != sizeof(m))
-			break;
-		memcpy(&m, p, sizeof(m));
-		on_tx_notfound(c, &m, now);
+	case CH_TAG_TX_NOTFOUND:
+		on_tx_notfound(c, &v.m.tx_request, now);
 		return;
-	}
 	case CH_TAG_TX_REMOVED: {
-		ch_msg_tx_removed_t m;
-		if (len != sizeof(m))
-			break;
-		memcpy(&m, p, sizeof(m));
-		rl_hash_t h = rl_core_hash(c, m.id);
-		int64_t e = rl_idtab_find(&c->pool, m.id, h);
+		rl_hash_t h = rl_core_hash(c, v.m.tx_removed.id);
+		int64_t e = rl_idtab_find(&c->pool, v.m.tx_removed.id, h);
 		if (e >= 0)
 			rl_idtab_del(&c->pool, (uint32_t)e);
 		rl_fset_add(&c->seen, h); /* never fetch it again */
 		c->st.removed++;
 		return;
 	}
-	default:
-		break;
+	default: /* a record of another ring */
+		c->st.bad_records++;
 	}
-	c->st.bad_records++;
 }
 
 /* ---------------------------------------------------------------- turn end */

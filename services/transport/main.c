@@ -414,9 +414,7 @@ out:
 
 static void misbehave_from_relay(tp_t *tp, const ch_msg_misbehave_t *m)
 {
-	char reason[sizeof(m->reason) + 1];
-	memcpy(reason, m->reason, sizeof(m->reason));
-	reason[sizeof(m->reason)] = 0;
+	const char *reason = m->reason; /* NUL-terminated by ch_msg_view */
 	rcu_read_lock();
 	tp_peer_t *p = tp_peertab_find(rcu_dereference(tp->table.cur), m->peer);
 	if (p && m->points > 0 && m->points <= 1000) {
@@ -460,16 +458,16 @@ static int drain_relay(tp_t *tp)
 			             ch_strerror(rc));
 			break;
 		}
-		if (rec.tag == CH_TAG_SEND && rec.size >= sizeof(ch_msg_send_t)) {
-			ch_msg_send_t m;
-			memcpy(&m, rec.data, sizeof(m));
-			const uint8_t *pl = rec.data + sizeof(m);
-			uint32_t len = rec.size - (uint32_t)sizeof(m);
-			uint32_t max = wire_max_len(m.type, tp->lim.block_max);
-			if (m.type == 0 || m.type > WIRE_TYPE_MAX || len > max) {
+		ch_msg_t v;
+		if (ch_msg_view(rec.tag, rec.data, rec.size, &v) != 0) {
+			atomic_fetch_add(&tp->c_out_dropped, 1);
+		} else if (rec.tag == CH_TAG_SEND) {
+			const ch_msg_send_t *m = &v.m.send;
+			uint32_t max = wire_max_len(m->type, tp->lim.block_max);
+			if (m->type == 0 || m->type > WIRE_TYPE_MAX || v.body_len > max) {
 				atomic_fetch_add(&tp->c_out_dropped, 1);
-			} else if (m.mode == CH_SEND_ONE) {
-				tp_peer_t *p = tp_peertab_find(s, m.peer);
+			} else if (m->mode == CH_SEND_ONE) {
+				tp_peer_t *p = tp_peertab_find(s, m->peer);
 				if (p && over_soft(p)) {
 					/* wait, without consuming, until its worker
 					 * drains it (the worker writes main_evfd) */
@@ -480,38 +478,32 @@ static int drain_relay(tp_t *tp)
 					}
 					atomic_store(&p->main_blocked, false);
 				}
-				if (p && append_frame(tp, p, m.type, pl, len))
+				if (p && append_frame(tp, p, m->type, v.body, v.body_len))
 					wake[p->w->idx] = true;
 				else if (!p)
 					atomic_fetch_add(&tp->c_out_dropped, 1);
 			} else {
 				for (size_t i = 0; i < s->n; i++)
-					if (s->list[i]->handle != m.except &&
-					    append_frame(tp, s->list[i], m.type, pl, len))
+					if (s->list[i]->handle != m->except &&
+					    append_frame(tp, s->list[i], m->type, v.body, v.body_len))
 						wake[s->list[i]->w->idx] = true;
 			}
-		} else if (rec.tag == CH_TAG_SEND_LIST && rec.size >= sizeof(ch_msg_send_list_t)) {
-			ch_msg_send_list_t m;
-			memcpy(&m, rec.data, sizeof(m));
-			size_t ids = (size_t)m.npeers * 8;
-			if (rec.size < sizeof(m) + ids || m.type == 0 || m.type > WIRE_TYPE_MAX) {
+		} else if (rec.tag == CH_TAG_SEND_LIST) {
+			const ch_msg_send_list_t *m = &v.m.send_list;
+			if (m->type == 0 || m->type > WIRE_TYPE_MAX) {
 				atomic_fetch_add(&tp->c_out_dropped, 1);
 			} else {
-				const uint8_t *pl = rec.data + sizeof(m) + ids;
-				uint32_t len = rec.size - (uint32_t)(sizeof(m) + ids);
-				for (uint32_t k = 0; k < m.npeers; k++) {
+				for (uint32_t k = 0; k < m->npeers; k++) {
 					uint64_t h;
-					memcpy(&h, rec.data + sizeof(m) + 8 * k, 8);
+					memcpy(&h, v.list + 8 * (size_t)k, 8);
 					tp_peer_t *p = tp_peertab_find(s, h);
-					if (p && append_frame(tp, p, m.type, pl, len))
+					if (p && append_frame(tp, p, m->type, v.body, v.body_len))
 						wake[p->w->idx] = true;
 				}
 			}
-		} else if (rec.tag == CH_TAG_MISBEHAVE && rec.size >= sizeof(ch_msg_misbehave_t)) {
-			ch_msg_misbehave_t m;
-			memcpy(&m, rec.data, sizeof(m));
-			misbehave_from_relay(tp, &m);
-		} else {
+		} else if (rec.tag == CH_TAG_MISBEHAVE) {
+			misbehave_from_relay(tp, &v.m.misbehave);
+		} else { /* a record of another ring */
 			atomic_fetch_add(&tp->c_out_dropped, 1);
 		}
 		shm_ring_advance(tp->from_relay);
