@@ -90,9 +90,12 @@ typedef struct ch_msg_send_list {
 	uint32_t npeers; /* u64 handles that follow, then the payload */
 } ch_msg_send_list_t;
 
+/* The most points one MISBEHAVE record carries (transport refuses more). */
+#define CH_MISBEHAVE_POINTS_MAX 1000
+
 typedef struct ch_msg_misbehave {
 	uint64_t peer;
-	int32_t points;
+	int32_t points; /* 1 .. CH_MISBEHAVE_POINTS_MAX */
 	char reason[52];
 } ch_msg_misbehave_t;
 

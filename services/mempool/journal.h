@@ -30,13 +30,14 @@
 #include <stdint.h>
 
 #include "msgs.h"
+#include "tx.h"
 
 #define MP_J_ADD  1
 #define MP_J_DEL  2
 #define MP_J_RING 3
 
 #define MP_J_HDR_SZ  16
-#define MP_J_REC_MAX (1 + 16 + 32768) /* largest body: an ADD of a largest tx */
+#define MP_J_REC_MAX (1 + 16 + MP_TX_MAX_SIZE) /* largest body: an ADD of a largest tx */
 
 typedef struct mp_journal mp_journal_t;
 

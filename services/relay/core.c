@@ -791,7 +791,7 @@ static void check_failures(rl_core_t *c, uint64_t now)
 }
 
 /* emit_reports: one MISBEHAVE record per peer per turn, points summed (transport
- * takes at most 1000 at a time). */
+ * takes at most CH_MISBEHAVE_POINTS_MAX at a time). */
 static void emit_reports(rl_core_t *c)
 {
 	for (uint32_t i = 0; i < c->nreport; i++) {
@@ -802,7 +802,9 @@ static void emit_reports(rl_core_t *c)
 		if (!d)
 			break;
 		ch_msg_misbehave_t m = {.peer = p->handle,
-		                        .points = p->pend_points > 1000 ? 1000 : p->pend_points};
+		                        .points = p->pend_points > CH_MISBEHAVE_POINTS_MAX
+		                                      ? CH_MISBEHAVE_POINTS_MAX
+		                                      : p->pend_points};
 		snprintf(m.reason, sizeof(m.reason), "%s", p->pend_reason);
 		memcpy(d, &m, sizeof(m));
 		rl_outq_end(&c->out_tp, CH_TAG_MISBEHAVE, sizeof(m));

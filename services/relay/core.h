@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "hash.h"
+#include "wire.h"
 #include "msgs.h"
 
 /* ---- timing (candidates for configuration keys) ---- */
@@ -47,7 +48,7 @@
 #define RL_PEER_INFLIGHT_MAX  500        /* GETDATA ids outstanding per peer */
 #define RL_PEER_ANNOUNCED_MAX 4000       /* in-flight entries one peer may have created */
 #define RL_PEER_SERVE_MAX     4000       /* its GETDATA ids waiting on the mempool */
-#define RL_BATCH_MAX          1000       /* ids per announcement flush (one INV per peer) */
+#define RL_BATCH_MAX          WIRE_INV_IDS_MAX /* ids per announcement flush (one INV per peer) */
 #define RL_OUTQ_SOFT          (2u << 20) /* output bytes above which inputs wait */
 #define RL_NF_MAX             4096       /* NOTFOUND replies gathered per turn */
 #define RL_BLOCKS_KEEP        16         /* recent blocks kept to serve (full, blktxn) */

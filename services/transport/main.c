@@ -417,7 +417,7 @@ static void misbehave_from_relay(tp_t *tp, const ch_msg_misbehave_t *m)
 	const char *reason = m->reason; /* NUL-terminated by ch_msg_view */
 	rcu_read_lock();
 	tp_peer_t *p = tp_peertab_find(rcu_dereference(tp->table.cur), m->peer);
-	if (p && m->points > 0 && m->points <= 1000) {
+	if (p && m->points > 0 && m->points <= CH_MISBEHAVE_POINTS_MAX) {
 		int32_t score = atomic_fetch_add(&p->score, m->points) + m->points;
 		CH_LOG_WARN("peer %s misbehaved (+%d, score %d): %s", p->addr, (int)m->points,
 		            (int)score, reason);

@@ -11,11 +11,11 @@
  *       | capture | peerflood (listens on HOST PORT; answers GETPEERS with
  *       --count addresses of one /16) | peersflood (--count unsolicited PEERS)
  *       relay messages after the handshake (docs/protocol.md section 3):
- *       | invflood (INVs of 1000 random ids, --count messages)
+ *       | invflood (INVs of WIRE_INV_IDS_MAX random ids, --count messages)
  *       | nodeliver (announces --count ids, never answers the GETDATAs)
  *       | unrequested (pushes --count valid transactions nobody asked for)
- *       | getdataunknown (--count GETDATAs of 1000 unknown ids)
- *       | oversizedinv (INVs of 1001 ids) | badblock (a block, bad signature)
+ *       | getdataunknown (--count GETDATAs of WIRE_INV_IDS_MAX unknown ids)
+ *       | oversizedinv (INVs of one id too many) | badblock (a block, bad signature)
  *       each waits for the node to score it into a ban (the connection
  *       closes) while answering PINGs.
  * Exit 0 when the node reacted as expected (printed on stdout), 1 if not,
@@ -351,7 +351,7 @@ static bool closed_soon(sess_t *s, int ms)
 /* random_inv: an INV of n random ids (n may exceed what a node accepts). */
 static size_t random_inv(uint8_t *out, size_t cap, uint32_t n)
 {
-	static uint8_t ids[2000 * 32];
+	static uint8_t ids[(WIRE_INV_IDS_MAX + 1) * 32];
 	randombytes_buf(ids, 32 * (size_t)n);
 	return rl_inv_encode(out, cap, ids, n, NULL, 0);
 }
@@ -374,14 +374,15 @@ static int run_relay_mode(sess_t *s, const char *mode)
 		bool over = !strcmp(mode, "oversizedinv");
 		uint8_t type = !strcmp(mode, "getdataunknown") ? WIRE_GETDATA : WIRE_INV;
 		for (; sent < count; sent++) {
-			size_t n = random_inv(pl, sizeof(pl), over ? 1001 : 1000);
+			size_t n = random_inv(pl, sizeof(pl), WIRE_INV_IDS_MAX + (over ? 1 : 0));
 			if (!send_frame(s, type, pl, (uint32_t)n))
 				break;
 		}
 		printf("%s: sent %d messages\n", mode, sent);
 	} else if (!strcmp(mode, "nodeliver")) {
-		for (int left = count; left > 0; left -= 1000, sent++) {
-			size_t n = random_inv(pl, sizeof(pl), left > 1000 ? 1000 : (uint32_t)left);
+		for (int left = count; left > 0; left -= WIRE_INV_IDS_MAX, sent++) {
+			size_t n = random_inv(pl, sizeof(pl),
+			                      left > WIRE_INV_IDS_MAX ? WIRE_INV_IDS_MAX : (uint32_t)left);
 			if (!send_frame(s, WIRE_INV, pl, (uint32_t)n))
 				break;
 		}

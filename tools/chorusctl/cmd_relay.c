@@ -14,10 +14,11 @@
 #include "chorusctl.h"
 #include "cmd_relay.h"
 #include "err.h"
+#include "block.h"
 #include "hash.h"
 
-/* Most ids on one command line (the relay takes up to 4096 per block). */
-#define IDS_MAX 4096
+/* Most ids on one command line: a block's most transactions. */
+#define IDS_MAX RL_BLOCK_TXS_MAX
 
 /* usage: a usage error (exit 64) with a one-line reason. */
 static int usage(ctl_req_t *req, const char *what)
@@ -58,8 +59,11 @@ int ctl_build_block_submit(const ctl_cmd_t *c, int argc, char **argv, ctl_req_t 
 	int nids = 0;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--top") == 0 && i + 1 < argc) {
-			if (!num(argv[++i], 4096, &top))
-				return usage(req, "--top takes a number from 0 to 4096");
+			if (!num(argv[++i], IDS_MAX, &top)) {
+				snprintf(req->err, sizeof(req->err),
+				         "--top takes a number from 0 to %d", IDS_MAX);
+				return CH_EINVAL;
+			}
 			has_top = true;
 		} else if (strcmp(argv[i], "--height") == 0 && i + 1 < argc) {
 			if (!num(argv[++i], UINT64_MAX, &height))
