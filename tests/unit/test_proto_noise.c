@@ -1,5 +1,6 @@
-/* test_transport_noise.c: the handshake, sealed records and frame headers
- * of services/transport, driven directly (no sockets). */
+/* test_proto_noise.c: the handshake, sealed records, frame headers and
+ * the table of message types (proto/noise.h, wire.h), driven directly (no
+ * sockets). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -256,6 +257,19 @@ static void test_frame_headers(void **state)
 	hdr[4] = 200; /* unknown type within the skip limit */
 	assert_int_equal(wire_get_hdr(hdr, magic, 1 << 20, &h), 0);
 	assert_int_equal(wire_max_len(200, 1 << 20), 0);
+	/* the table of docs/protocol.md 1.4: number, name, largest payload */
+	static const struct {
+		uint8_t type;
+		const char *name;
+		uint32_t max;
+	} table[] = {{1, "PING", 64},        {2, "PONG", 64},         {3, "GETPEERS", 64},
+	             {4, "PEERS", 16384},    {5, "INV", 40016},       {6, "GETDATA", 40016},
+	             {7, "NOTFOUND", 40016}, {8, "TX", 131072},       {9, "BLOCK", 777},
+	             {10, "REJECT", 512},    {11, "UNKNOWN", 0},      {0, "UNKNOWN", 0}};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		assert_string_equal(wire_type_name(table[i].type), table[i].name);
+		assert_int_equal(wire_max_len(table[i].type, 777), table[i].max);
+	}
 	assert_string_equal(wire_type_name(WIRE_BLOCK), "BLOCK");
 	assert_string_equal(wire_type_name(200), "UNKNOWN");
 	/* CRC-32C check value */

@@ -1,5 +1,5 @@
-/* test_relay_wire.c: the relay's payloads (services/relay/rwire.h,
- * block.h) against the test vectors of docs/protocol.md section 3 (checked
+/* test_proto_relay.c: the relay's payloads (proto/inv.h, block.h)
+ * against the test vectors of docs/protocol.md section 3 (checked
  * independently with Python's hashlib and the cryptography package): the
  * block encoding, id, signature and short ids; INV / GETDATA / NOTFOUND,
  * TX and the BLOCK forms round trip; oversized inventories and blocks are
