@@ -6,6 +6,11 @@
  * by the input size) and looks keys up with type checks, so a hostile or
  * buggy client gets CH_EPROTO instead of a crash or a wrong value.
  *
+ * These serve the control plane only (commands, replies and events on
+ * local sockets).  Payloads from peers are read with the protocol's own
+ * allocation-free cursor, proto/pack.h; docs/protocol.md section 0 says
+ * why the two differ.
+ *
  * Neither object is shared: one ch_mpw_t / ch_mpr_t per thread at a time.
  * The functions themselves keep no global state. */
 #ifndef CH_MP_H
