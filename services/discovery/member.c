@@ -8,6 +8,7 @@
 #include "err.h"
 #include "hash.h"
 #include "pex.h"
+#include "tbucket.h"
 
 /* A connection transport told us about. */
 typedef struct mb_peer {
@@ -18,8 +19,7 @@ typedef struct mb_peer {
 	ab_addr_t listen;  /* where it accepts connections (port 0: unknown) */
 	uint64_t asked_ns; /* our last GETPEERS to it, 0: never */
 	bool awaiting;     /* a PEERS from it now answers our GETPEERS */
-	double tokens;     /* addresses it may send unsolicited */
-	uint64_t tokens_ns;
+	ch_tbucket_t addr_bucket; /* addresses it may send unsolicited */
 } mb_peer_t;
 
 /* A dial in flight. */
@@ -87,8 +87,7 @@ struct mb {
 	mb_cache_t cache[MB_PEX_CACHE_MAX];
 	uint32_t ncache;
 	uint64_t now_ns, wall_ms;
-	double dial_tokens; /* MB_DIAL_RATE per second, at most MB_DIAL_BURST */
-	uint64_t dial_tokens_ns;
+	ch_tbucket_t dial_bucket; /* MB_DIAL_RATE per second, at most MB_DIAL_BURST */
 	mb_stats_t st;
 };
 
@@ -288,6 +287,7 @@ mb_t *mb_new(const mb_config_t *c, ab_t *book, const mb_io_t *io)
 		m->seeds[i].addr = m->c.seeds[i];
 	m->nself = m->c.nself < MB_MAX_SELF ? m->c.nself : MB_MAX_SELF;
 	memcpy(m->self, m->c.self, m->nself * sizeof(m->self[0]));
+	ch_tbucket_init(&m->dial_bucket, MB_DIAL_RATE, MB_DIAL_BURST, 0);
 	return m;
 }
 
@@ -374,13 +374,12 @@ static void peer_fill(mb_peer_t *p, const mb_peer_info_t *i, const mb_peer_t *ol
 	if (p->i.inbound)
 		p->i.kind = MB_INBOUND;
 	peer_listen(i, &p->listen);
-	p->tokens = MB_PEX_ADDR_BURST;
+	ch_tbucket_init(&p->addr_bucket, MB_PEX_ADDR_RATE, MB_PEX_ADDR_BURST, 0);
 	if (old != NULL) { /* keep what we learned of it */
 		p->drop_ns = old->drop_ns;
 		p->asked_ns = old->asked_ns;
 		p->awaiting = old->awaiting;
-		p->tokens = old->tokens;
-		p->tokens_ns = old->tokens_ns;
+		p->addr_bucket = old->addr_bucket;
 	}
 }
 
@@ -765,19 +764,14 @@ static void on_peers(mb_t *m, mb_peer_t *p, const uint8_t *payload, size_t len)
 		max = MB_PEX_SOLICITED_MAX;
 	} else {
 		m->st.peers_unsolicited++;
-		if (p->tokens_ns != 0 && m->now_ns > p->tokens_ns)
-			p->tokens += (double)(m->now_ns - p->tokens_ns) / 1e9 * MB_PEX_ADDR_RATE;
-		if (p->tokens > MB_PEX_ADDR_BURST)
-			p->tokens = MB_PEX_ADDR_BURST;
-		p->tokens_ns = m->now_ns;
-		max = (size_t)p->tokens;
+		max = (size_t)ch_tbucket_refill(&p->addr_bucket, m->now_ns);
 	}
 	if (pex_peers_decode(payload, len, ab_addr_valid, addrs, max, &n, &ps) != 0) {
 		m->st.pex_malformed++;
 		return;
 	}
 	if (!solicited)
-		p->tokens -= (double)n;
+		ch_tbucket_spend(&p->addr_bucket, (double)n);
 	m->st.addrs_in += ps.total;
 	m->st.addrs_bad += ps.bad;
 	m->st.addrs_rate_limited += ps.dropped;
@@ -893,14 +887,7 @@ static bool dialable_diverse(void *arg, const ab_entry_t *e)
  * cannot turn into a storm of connection attempts. */
 static bool dial_allowed(mb_t *m)
 {
-	if (m->dial_tokens_ns == 0)
-		m->dial_tokens = MB_DIAL_BURST;
-	else if (m->now_ns > m->dial_tokens_ns)
-		m->dial_tokens += (double)(m->now_ns - m->dial_tokens_ns) / 1e9 * MB_DIAL_RATE;
-	if (m->dial_tokens > MB_DIAL_BURST)
-		m->dial_tokens = MB_DIAL_BURST;
-	m->dial_tokens_ns = m->now_ns;
-	return m->dial_tokens >= 1.0;
+	return ch_tbucket_refill(&m->dial_bucket, m->now_ns) >= 1.0;
 }
 
 /* dial: asks transport, records the dial in flight and in the log. */
@@ -910,7 +897,7 @@ static bool dial(mb_t *m, const ab_addr_t *a, const uint8_t *pk, mb_kind_t kind,
 
 	if (m->npend >= MB_MAX_PENDING || !dial_allowed(m))
 		return false;
-	m->dial_tokens -= 1.0;
+	ch_tbucket_spend(&m->dial_bucket, 1.0);
 	d = &m->pend[m->npend++];
 	d->addr = *a;
 	d->kind = kind;

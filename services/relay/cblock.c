@@ -352,7 +352,7 @@ void rl_block_on_msg(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len
 {
 	p->blocks_in++;
 	c->st.blocks_in++;
-	if (!rl_bucket_take(&p->block_bucket, 1, now)) {
+	if (!ch_tbucket_take(&p->block_bucket, 1, now)) {
 		rl_misbehave(c, p, 5 * RL_PTS_FLOOD, "BLOCK flood (over %.0f/s)", RL_BLOCK_RATE);
 		return;
 	}

@@ -27,27 +27,6 @@ static rl_hash_t handle_hash(const rl_core_t *c, uint64_t handle)
 	return rl_core_hash(c, id);
 }
 
-/* rl_bucket_take: refill by elapsed time, then take n if there are n. */
-bool rl_bucket_take(rl_bucket_t *b, double n, uint64_t now)
-{
-	if (now > b->last_ns) {
-		b->tokens += (double)(now - b->last_ns) / 1e9 * b->rate;
-		if (b->tokens > b->burst)
-			b->tokens = b->burst;
-		b->last_ns = now;
-	}
-	if (b->tokens < n)
-		return false;
-	b->tokens -= n;
-	return true;
-}
-
-/* bucket_init: a full bucket: a new peer may burst at once. */
-static void bucket_init(rl_bucket_t *b, double rate, double burst, uint64_t now)
-{
-	*b = (rl_bucket_t){.tokens = burst, .rate = rate, .burst = burst, .last_ns = now};
-}
-
 /* rl_misbehave: adds points to a peer, reported to transport (one record
  * per peer per turn, with the first reason) at the end of the turn. */
 void rl_misbehave(rl_core_t *c, rl_peer_t *p, int points, const char *fmt, ...)
@@ -205,11 +184,11 @@ static rl_peer_t *peer_add(rl_core_t *c, uint64_t handle, bool inbound, bool blo
 	snprintf(p->addr, sizeof(p->addr), "%s", addr ? addr : "");
 	if (pk)
 		memcpy(p->pubkey, pk, 32);
-	bucket_init(&p->inv_bucket, RL_INV_RATE, RL_INV_BURST, now);
-	bucket_init(&p->unreq_bucket, RL_UNREQ_RATE, RL_UNREQ_BURST, now);
-	bucket_init(&p->nf_bucket, RL_NOTFOUND_RATE, RL_NOTFOUND_BURST, now);
-	bucket_init(&p->fail_bucket, RL_FAIL_RATE, RL_FAIL_BURST, now);
-	bucket_init(&p->block_bucket, RL_BLOCK_RATE, RL_BLOCK_BURST, now);
+	ch_tbucket_init(&p->inv_bucket, RL_INV_RATE, RL_INV_BURST, now);
+	ch_tbucket_init(&p->unreq_bucket, RL_UNREQ_RATE, RL_UNREQ_BURST, now);
+	ch_tbucket_init(&p->nf_bucket, RL_NOTFOUND_RATE, RL_NOTFOUND_BURST, now);
+	ch_tbucket_init(&p->fail_bucket, RL_FAIL_RATE, RL_FAIL_BURST, now);
+	ch_tbucket_init(&p->block_bucket, RL_BLOCK_RATE, RL_BLOCK_BURST, now);
 	uint32_t i = hm_home(c, handle);
 	while (c->hmap[i])
 		i = (i + 1) & c->hmask;
@@ -278,7 +257,7 @@ static void on_inv(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len, 
 	p->inv_in++;
 	c->st.inv_in++;
 	c->st.inv_ids_in += n;
-	if (!rl_bucket_take(&p->inv_bucket, n, now)) {
+	if (!ch_tbucket_take(&p->inv_bucket, n, now)) {
 		c->st.inv_flood++;
 		rl_misbehave(c, p, RL_PTS_FLOOD, "INV flood (over %.0f ids/s)", RL_INV_RATE);
 		return;
@@ -372,7 +351,7 @@ static void on_tx(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len, u
 		/* nothing asked of it is outstanding: pushed without a request */
 		p->unrequested++;
 		c->st.tx_unrequested++;
-		if (!rl_bucket_take(&p->unreq_bucket, 1, now)) {
+		if (!ch_tbucket_take(&p->unreq_bucket, 1, now)) {
 			c->st.tx_unreq_dropped++;
 			rl_misbehave(c, p, RL_PTS_FLOOD, "unrequested TX (over %.0f/s)",
 			             RL_UNREQ_RATE);
@@ -608,7 +587,7 @@ static void on_tx_notfound(rl_core_t *c, const ch_msg_tx_request_t *m, uint64_t 
 		p->serve_pending--;
 	rl_nf_add(c, p, m->id, false);
 	/* one point per 10 unknown ids beyond the bucket */
-	if (!rl_bucket_take(&p->nf_bucket, 1, now) && ++p->nf_excess % 10 == 0)
+	if (!ch_tbucket_take(&p->nf_bucket, 1, now) && ++p->nf_excess % 10 == 0)
 		rl_misbehave(c, p, RL_PTS_FLOOD, "GETDATA for unknown transactions (over %.0f/s)",
 		             RL_NOTFOUND_RATE);
 }
@@ -779,7 +758,7 @@ static void check_failures(rl_core_t *c, uint64_t now)
 		c->trk.peer[s].failed = 0;
 		uint32_t excess = 0;
 		for (uint32_t k = 0; k < f; k++)
-			if (!rl_bucket_take(&p->fail_bucket, 1, now))
+			if (!ch_tbucket_take(&p->fail_bucket, 1, now))
 				excess++;
 		if (excess) {
 			c->st.fail_points += excess;

@@ -10,12 +10,7 @@
 #include "filter.h"
 #include "inflight.h"
 #include "inv.h"
-
-/* A token bucket: `rate` tokens per second, at most `burst`. */
-typedef struct rl_bucket {
-	double tokens, rate, burst;
-	uint64_t last_ns;
-} rl_bucket_t;
+#include "tbucket.h"
 
 typedef struct rl_peer {
 	uint64_t handle;
@@ -28,7 +23,7 @@ typedef struct rl_peer {
 	uint32_t serve_pending; /* its requests waiting on the mempool */
 	uint32_t nf_excess;     /* unknown ids it asked for beyond its bucket */
 	uint64_t grace_until;
-	rl_bucket_t inv_bucket, unreq_bucket, nf_bucket, fail_bucket, block_bucket;
+	ch_tbucket_t inv_bucket, unreq_bucket, nf_bucket, fail_bucket, block_bucket;
 	int32_t pend_points;
 	char pend_reason[52];
 	/* counters */
@@ -115,7 +110,6 @@ struct rl_core {
 rl_peer_t *rl_peer_find(rl_core_t *c, uint64_t handle);
 void rl_misbehave(rl_core_t *c, rl_peer_t *p, int points, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-bool rl_bucket_take(rl_bucket_t *b, double n, uint64_t now);
 /* rl_out_send: a SEND ONE record of `type` carrying payload to peer. */
 void rl_out_send(rl_core_t *c, rl_peer_t *p, uint8_t type, const uint8_t *payload, size_t len);
 uint8_t *rl_outq_begin(rl_outq_t *q, size_t max);

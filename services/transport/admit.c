@@ -62,28 +62,6 @@ uint64_t tp_handle_new(tp_t *tp)
 	return tp->handle_base | (atomic_fetch_add(&tp->handle_next, 1) & 0xfffff);
 }
 
-void tp_bucket_init(tp_bucket_t *b, double rate, double burst, uint64_t now)
-{
-	b->rate = rate;
-	b->burst = burst;
-	b->tokens = burst;
-	b->last_ns = now;
-}
-
-bool tp_bucket_take(tp_bucket_t *b, double n, uint64_t now)
-{
-	if (now > b->last_ns) {
-		b->tokens += (double)(now - b->last_ns) * 1e-9 * b->rate;
-		if (b->tokens > b->burst)
-			b->tokens = b->burst;
-		b->last_ns = now;
-	}
-	if (b->tokens < n)
-		return false;
-	b->tokens -= n;
-	return true;
-}
-
 /* wake_main: the main thread publishes what workers queued at its next
  * turn; waking it keeps events prompt (discovery dials on them) instead
  * of waiting for the frame's 100 ms tick. */

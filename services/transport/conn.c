@@ -443,8 +443,8 @@ static void on_reject(tp_peer_t *p, const uint8_t *payload, uint32_t len)
 static void pex_frame(tp_peer_t *p, uint8_t type, const uint8_t *payload, uint32_t len,
                       uint64_t now)
 {
-	tp_bucket_t *b = type == WIRE_GETPEERS ? &p->getpeers_bucket : &p->peers_bucket;
-	if (!tp_bucket_take(b, 1, now)) {
+	ch_tbucket_t *b = type == WIRE_GETPEERS ? &p->getpeers_bucket : &p->peers_bucket;
+	if (!ch_tbucket_take(b, 1, now)) {
 		tp_misbehave(p, TP_PEX_POINTS, "%s flood", wire_type_name(type));
 		return;
 	}
@@ -481,13 +481,13 @@ static void frames(tp_peer_t *p, uint64_t now, batch_t *b)
 			tp_conn_close(p, "bad frame checksum");
 			break;
 		}
-		if (h.type == WIRE_PING && !tp_bucket_take(&p->ping_bucket, 1, now)) {
+		if (h.type == WIRE_PING && !ch_tbucket_take(&p->ping_bucket, 1, now)) {
 			tp_misbehave(p, 10, "ping flood");
 			off += WIRE_HDR_LEN + h.len;
 			continue;
 		}
-		if (!tp_bucket_take(&p->msg_bucket, 1, now) ||
-		    !tp_bucket_take(&p->byte_bucket, h.len, now)) {
+		if (!ch_tbucket_take(&p->msg_bucket, 1, now) ||
+		    !ch_tbucket_take(&p->byte_bucket, h.len, now)) {
 			tp_misbehave(p, 1, "message rate above the limit");
 			off += WIRE_HDR_LEN + h.len;
 			continue;
@@ -822,11 +822,11 @@ tp_peer_t *tp_conn_new(tp_worker_t *w, const tp_newconn_t *nc)
 	atomic_store(&p->rtt_us, -1);
 	p->hs_deadline_ns = now + tp->lim.handshake_ms * 1000000ULL;
 	p->last_recv_ns = now;
-	tp_bucket_init(&p->msg_bucket, tp->lim.msg_rate, tp->lim.msg_rate * 2, now);
-	tp_bucket_init(&p->byte_bucket, tp->lim.byte_rate, tp->lim.byte_rate * 2, now);
-	tp_bucket_init(&p->ping_bucket, tp->lim.ping_rate, 10, now);
-	tp_bucket_init(&p->getpeers_bucket, TP_PEX_RATE, TP_PEX_BURST, now);
-	tp_bucket_init(&p->peers_bucket, TP_PEX_RATE, TP_PEX_BURST, now);
+	ch_tbucket_init(&p->msg_bucket, tp->lim.msg_rate, tp->lim.msg_rate * 2, now);
+	ch_tbucket_init(&p->byte_bucket, tp->lim.byte_rate, tp->lim.byte_rate * 2, now);
+	ch_tbucket_init(&p->ping_bucket, tp->lim.ping_rate, 10, now);
+	ch_tbucket_init(&p->getpeers_bucket, TP_PEX_RATE, TP_PEX_BURST, now);
+	ch_tbucket_init(&p->peers_bucket, TP_PEX_RATE, TP_PEX_BURST, now);
 	noise_init(p->hs, !p->inbound, &tp->ident, tp->suites, NULL);
 	p->state = p->inbound ? TP_HS_MSG1 : TP_CONNECTING;
 	struct epoll_event ev = {.data.ptr = p, .events = EPOLLIN | (p->inbound ? 0 : EPOLLOUT)};

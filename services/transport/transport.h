@@ -35,6 +35,7 @@
 #include "identity.h"
 #include "noise.h"
 #include "service.h"
+#include "tbucket.h"
 #include "wire.h"
 
 #define TP_MAX_WORKERS   16
@@ -67,12 +68,6 @@ typedef enum tp_state {
 	TP_HS_MSG3 = 4,    /* responder waits for msg3 */
 	TP_OPEN = 5,
 } tp_state_t;
-
-/* A token bucket: `rate` tokens per second, at most `burst`. */
-typedef struct tp_bucket {
-	double tokens, rate, burst;
-	uint64_t last_ns;
-} tp_bucket_t;
 
 typedef struct tp_worker tp_worker_t;
 typedef struct tp tp_t;
@@ -118,8 +113,8 @@ typedef struct tp_peer {
 	uint64_t last_recv_ns, last_send_ns;
 	_Atomic uint64_t last_useful_ns; /* read by eviction */
 	uint64_t ping_sent_ns, ping_nonce;
-	tp_bucket_t msg_bucket, byte_bucket, ping_bucket;
-	tp_bucket_t getpeers_bucket, peers_bucket;
+	ch_tbucket_t msg_bucket, byte_bucket, ping_bucket;
+	ch_tbucket_t getpeers_bucket, peers_bucket;
 	bool feeler_done; /* a feeler that reported success: no failure event */
 	bool closing;
 	char close_reason[128];
@@ -327,8 +322,6 @@ void tp_event_push(tp_t *tp, const tp_event_t *ev);
  * false if the queue is full or memory ran out (counted, dropped). */
 bool tp_pmsg_push(tp_t *tp, uint64_t peer, uint8_t type, const char *addr, const uint8_t *payload,
                   uint32_t len);
-void tp_bucket_init(tp_bucket_t *b, double rate, double burst, uint64_t now);
-bool tp_bucket_take(tp_bucket_t *b, double n, uint64_t now);
 
 /* tp_handle_new: a peer handle never used before (admit.c). */
 uint64_t tp_handle_new(tp_t *tp);
