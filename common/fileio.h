@@ -21,4 +21,11 @@ int ch_write_all(int fd, const void *p, size_t n);
  * or CH_EIO (open, stat or a short read; errno says why). */
 int ch_file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
 
+/* ch_file_failed_call: the system call ("open", "write", "fsync",
+ * "close", "rename", "fstat", "read") whose failure made this thread's last
+ * CH_EIO from the functions above, for a message that names it with
+ * errno: ch_log_errno(level, ch_file_failed_call(), "cannot save %s", p).
+ * "" before any failure.  Thread-safe (one value per thread). */
+const char *ch_file_failed_call(void);
+
 #endif

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "fileio.h"
 #include "hash.h"
 #include "log.h"
 #include "svc.h"
@@ -24,12 +25,12 @@
 #define ANCHORS_VERSION 1u
 #define ANCHOR_LEN      (16 + 2 + 32)
 
-/* anchors_save: tmp + rename, so a crash never leaves half a file. */
+/* anchors_save: written atomically and synced, so a crash never leaves
+ * half a file and a kill -9 right after loses nothing. */
 static int anchors_save(const char *path, const mb_anchor_t *a, size_t n)
 {
 	uint8_t buf[12 + MB_ANCHORS * ANCHOR_LEN + 32], *p = buf;
-	char tmp[CH_PATH_MAX + 32];
-	int fd, rc = 0;
+	int rc;
 
 	memcpy(p, ANCHORS_MAGIC, 4);
 	p[4] = ANCHORS_VERSION;
@@ -46,16 +47,10 @@ static int anchors_save(const char *path, const mb_anchor_t *a, size_t n)
 	}
 	ch_blake2b256(p, buf, (size_t)(p - buf));
 	p += 32;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, buf, (size_t)(p - buf)) != (ssize_t)(p - buf) || fsync(fd) != 0)
-		rc = CH_EIO;
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = CH_EIO;
+	rc = ch_file_write_atomic(path, buf, (size_t)(p - buf), 0600, 1);
 	if (rc != 0)
-		ch_log_errno(CH_LOG_LEVEL_WARN, "write", "cannot save the anchors to %s", path);
+		ch_log_errno(CH_LOG_LEVEL_WARN, ch_file_failed_call(), "cannot save the anchors to %s",
+		             path);
 	return rc;
 }
 
@@ -305,9 +300,13 @@ static void save_member(disc_t *x, uint64_t now, bool force)
 	}
 	if (x->book != NULL && (force || now >= x->next_book_save) && ab_dirty(x->book)) {
 		x->next_book_save = now + DISC_BOOK_SAVE_NS;
-		if (ab_save(x->book, x->book_path) != 0)
-			ch_log_errno(CH_LOG_LEVEL_WARN, "write",
+		int rc = ab_save(x->book, x->book_path);
+		if (rc == CH_EIO)
+			ch_log_errno(CH_LOG_LEVEL_WARN, ch_file_failed_call(),
 			             "cannot save the address book to %s", x->book_path);
+		else if (rc != 0)
+			CH_LOG_WARN("cannot save the address book to %s: %s", x->book_path,
+			            ch_strerror(rc));
 	}
 }
 

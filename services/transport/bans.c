@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "fileio.h"
 #include "log.h"
 
 #define TP_BANS_MAX 10000
@@ -29,22 +30,32 @@ struct tp_bans {
 	size_t n;
 };
 
+/* bans_save_locked: the live bans, one line each, written atomically and
+ * synced: a ban must survive a crash right after it was given. */
 static void bans_save_locked(tp_bans_t *b)
 {
-	char tmp[sizeof(b->path) + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", b->path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		ch_log_errno(CH_LOG_LEVEL_ERROR, "fopen", "cannot save bans to %s", tmp);
+	/* room for the longest line each: ip, a 20-digit time, the reason,
+	 * separators */
+	size_t cap = b->n * (sizeof(b->v[0].ip) + 20 + sizeof(b->v[0].reason) + 3) + 1, len = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		CH_LOG_ERROR("cannot save bans to %s: out of memory", b->path);
 		return;
 	}
 	uint64_t now = ch_wall_ms();
-	for (size_t i = 0; i < b->n; i++)
-		if (b->v[i].until > now)
-			fprintf(f, "%s %llu %s\n", b->v[i].ip, (unsigned long long)b->v[i].until,
-			        b->v[i].reason);
-	if (fclose(f) != 0 || rename(tmp, b->path) != 0)
-		ch_log_errno(CH_LOG_LEVEL_ERROR, "rename", "cannot save bans to %s", b->path);
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->v[i].until <= now)
+			continue;
+		int n = snprintf(buf + len, cap - len, "%s %llu %s\n", b->v[i].ip,
+		                 (unsigned long long)b->v[i].until, b->v[i].reason);
+		if (n < 0 || (size_t)n >= cap - len)
+			break; /* cannot happen: cap holds n longest lines */
+		len += (size_t)n;
+	}
+	if (ch_file_write_atomic(b->path, buf, len, 0644, 1) != 0)
+		ch_log_errno(CH_LOG_LEVEL_ERROR, ch_file_failed_call(), "cannot save bans to %s",
+		             b->path);
+	free(buf);
 }
 
 tp_bans_t *tp_bans_open(const char *datadir)

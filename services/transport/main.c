@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "fileio.h"
 #include "log.h"
 #include "msgs.h"
 
@@ -51,24 +52,30 @@ static int kind_parse(const char *s, tp_kind_t *k)
 
 /* ---------------------------------------------------------------- targets */
 
+/* targets_save: peers.dat, one target a line (key, host, port, kind),
+ * written atomically and synced so a crash keeps the old list or the new. */
 static void targets_save(tp_t *tp)
 {
-	char path[CH_PATH_MAX + 16], tmp[CH_PATH_MAX + 24];
+	/* room for the longest line (key, host, port, kind, separators) each */
+	char buf[TP_SEEN_MAX * (64 + CH_HOST_MAX + 6 + 16 + 4)];
+	char path[CH_PATH_MAX + 16];
+	size_t len = 0;
 	snprintf(path, sizeof(path), "%s/peers.dat", tp->datadir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return;
 	for (size_t i = 0; i < tp->ntargets; i++) {
 		struct tp_target *t = &tp->targets[i];
 		if (t->is_self || !t->has_pk)
 			continue;
 		char pk[65];
 		ch_hex_encode(pk, sizeof(pk), t->pk, 32);
-		fprintf(f, "%s %s %u %s\n", pk, t->host, t->port, kind_name(t->kind));
+		int n = snprintf(buf + len, sizeof(buf) - len, "%s %s %u %s\n", pk, t->host, t->port,
+		                 kind_name(t->kind));
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			break; /* cannot happen: buf holds TP_SEEN_MAX longest lines */
+		len += (size_t)n;
 	}
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	if (ch_file_write_atomic(path, buf, len, 0644, 1) != 0)
+		ch_log_errno(CH_LOG_LEVEL_ERROR, ch_file_failed_call(),
+		             "cannot save the connect targets to %s", path);
 }
 
 /* target_add: a peer to keep connected to (a `connect` without once).

@@ -38,6 +38,7 @@ static void test_write_replace_and_fail(void **state)
 	snprintf(bad, sizeof(bad), "%s/missing/f", dir);
 	assert_int_equal(ch_file_write_atomic(bad, "x", 1, 0600, 0), CH_EIO);
 	assert_int_equal(errno, ENOENT);
+	assert_string_equal(ch_file_failed_call(), "open");
 	/* the target is a directory: rename fails, the old content stays */
 	char d2[160];
 	snprintf(d2, sizeof(d2), "%s/d", dir);
@@ -46,6 +47,7 @@ static void test_write_replace_and_fail(void **state)
 	snprintf(inner, sizeof(inner), "%s/x", d2);
 	assert_int_equal(ch_file_write_atomic(inner, "y", 1, 0600, 0), 0);
 	assert_int_equal(ch_file_write_atomic(d2, "z", 1, 0600, 0), CH_EIO);
+	assert_string_equal(ch_file_failed_call(), "rename");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", d2);
 	assert_int_not_equal(access(tmp, F_OK), 0);
 	unlink(inner);
@@ -73,8 +75,12 @@ static void test_read_all(void **state)
 	assert_int_equal(ch_file_read_all(path, 9, &buf, &len), CH_ERANGE); /* over the bound */
 	assert_null(buf);
 	assert_int_equal(ch_file_read_all(dir, 1 << 20, &buf, &len), CH_EIO); /* a directory */
+	assert_string_equal(ch_file_failed_call(), "read");
+	assert_int_equal(errno, EISDIR);
 	/* ch_write_all on a closed descriptor fails */
 	assert_int_equal(ch_write_all(-1, "x", 1), CH_EIO);
+	assert_string_equal(ch_file_failed_call(), "write");
+	assert_int_equal(errno, EBADF);
 	unlink(path);
 	rmdir(dir);
 }
