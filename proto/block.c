@@ -127,17 +127,44 @@ static bool rd_bin_exact(pack_rd_t *r, uint8_t *out, uint32_t len)
 	return true;
 }
 
-/* rd_header_field: one of the header keys (v, height, prev, producer, time,
- * sig) into b; false if k is none of them (nothing consumed). */
-static bool rd_header_field(pack_rd_t *r, const char *k, uint32_t kl, rl_block_t *b, unsigned *seen)
+/* The decoder's state for the three forms: the message, the limit, the
+ * keys seen, and a code beyond "malformed". */
+typedef struct blk_rd {
+	rl_blkmsg_t *m;
+	uint32_t max_txs;
+	unsigned seen;           /* header keys, one bit each */
+	bool txs, id;            /* "txs" (full), "id" (compact, blktxn) */
+	uint32_t nidx, nids;     /* blktxn; UINT32_MAX: not yet */
+	int rc;                  /* CH_ERANGE: more transactions than max_txs */
+} blk_rd_t;
+
+/* refused: a known key with a wrong value: the cursor stops (true: the
+ * key was this form's). */
+static bool refused(pack_rd_t *r)
+{
+	pack_rd_refuse(r);
+	return true;
+}
+
+/* fail: the same, with a code beyond "malformed". */
+static bool fail(pack_rd_t *r, blk_rd_t *d, int rc)
+{
+	d->rc = rc;
+	return refused(r);
+}
+
+/* header_field: one of the header keys (v, height, prev, producer, time,
+ * sig) into the block; false if k is none of them (nothing consumed). */
+static bool header_field(pack_rd_t *r, const char *k, uint32_t kl, blk_rd_t *d)
 {
 	static const char *const keys[] = {"v", "height", "prev", "producer", "time", "sig"};
+	rl_block_t *b = &d->m->b;
 	for (unsigned i = 0; i < 6; i++) {
 		if (!pack_is(k, kl, keys[i]))
 			continue;
-		if (*seen & (1u << i))
+		if (d->seen & (1u << i))
 			pack_rd_refuse(r); /* duplicate key */
-		*seen |= 1u << i;
+		d->seen |= 1u << i;
 		switch (i) {
 		case 0:
 			pack_rd_uint(r, &b->v);
@@ -163,151 +190,123 @@ static bool rd_header_field(pack_rd_t *r, const char *k, uint32_t kl, rl_block_t
 	return false;
 }
 
-/* rd_ids32: an array of bin32 into out. */
-static int rd_ids32(pack_rd_t *r, uint8_t *out, uint32_t max, uint32_t *n)
+/* rd_ids32: an array of at most max bin32 into out. */
+static void rd_ids32(pack_rd_t *r, blk_rd_t *d, uint8_t *out, uint32_t max, uint32_t *n)
 {
 	uint32_t k;
 	if (!pack_rd_array(r, &k))
-		return CH_EPROTO;
-	if (k > max)
-		return CH_ERANGE;
+		return;
+	if (k > max) {
+		fail(r, d, CH_ERANGE);
+		return;
+	}
 	for (uint32_t i = 0; i < k; i++)
 		if (!rd_bin_exact(r, out + 32 * (size_t)i, 32))
-			return CH_EPROTO;
+			return;
 	*n = k;
-	return 0;
 }
 
-/* rd_full: a whole block; the id is recomputed from the fields, so a non-canonical
- * encoding of the same fields is the same block. */
-static int rd_full(pack_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
+/* full_field: a whole block; a second "txs" is skipped. */
+static bool full_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
 {
-	uint32_t n;
-	unsigned seen = 0;
-	bool txs = false;
-	if (!pack_rd_map(r, &n))
-		return CH_EPROTO;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k;
-		uint32_t kl;
-		if (!pack_rd_str(r, &k, &kl))
-			return CH_EPROTO;
-		if (rd_header_field(r, k, kl, &m->b, &seen))
-			continue;
-		if (pack_is(k, kl, "txs") && !txs) {
-			int rc = rd_ids32(r, m->b.txs, max_txs, &m->b.ntx);
-			if (rc)
-				return rc;
-			txs = true;
-		} else if (!pack_rd_skip(r)) {
-			return CH_EPROTO;
-		}
-	}
-	if (r->err || seen != 0x3f || !txs || m->b.v != RL_BLOCK_VERSION)
-		return CH_EPROTO;
-	return rl_block_hash(&m->b);
+	blk_rd_t *d = arg;
+	if (header_field(r, k, kl, d))
+		return true;
+	if (!pack_is(k, kl, "txs") || d->txs)
+		return false;
+	rd_ids32(r, d, d->m->b.txs, d->max_txs, &d->m->b.ntx);
+	d->txs = true;
+	return true;
 }
 
-/* rd_cmpct: a compact block: header fields, the claimed id, short ids. */
-static int rd_cmpct(pack_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
+/* cmpct_field: a compact block: header fields, the claimed id, short ids;
+ * a second "id" or "sid" is skipped. */
+static bool cmpct_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
 {
-	uint32_t n, l;
-	unsigned seen = 0;
-	bool id = false;
-	m->sid = NULL;
-	if (!pack_rd_map(r, &n))
-		return CH_EPROTO;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k;
-		if (!pack_rd_str(r, &k, &l))
-			return CH_EPROTO;
-		if (rd_header_field(r, k, l, &m->b, &seen))
-			continue;
-		if (pack_is(k, l, "id") && !id) {
-			id = rd_bin_exact(r, m->b.id, 32);
-		} else if (pack_is(k, l, "sid") && !m->sid) {
-			if (!pack_rd_bin(r, &m->sid, &l) || l % RL_SHORT_ID_LEN)
-				return CH_EPROTO;
-			if (l / RL_SHORT_ID_LEN > max_txs)
-				return CH_ERANGE;
-			m->b.ntx = l / RL_SHORT_ID_LEN;
-		} else if (!pack_rd_skip(r)) {
-			return CH_EPROTO;
-		}
+	blk_rd_t *d = arg;
+	rl_blkmsg_t *m = d->m;
+	uint32_t l;
+	if (header_field(r, k, kl, d))
+		return true;
+	if (pack_is(k, kl, "id") && !d->id) {
+		d->id = rd_bin_exact(r, m->b.id, 32);
+		return true;
 	}
-	if (r->err || seen != 0x3f || !id || !m->sid || m->b.v != RL_BLOCK_VERSION)
-		return CH_EPROTO;
-	return 0;
+	if (!pack_is(k, kl, "sid") || m->sid)
+		return false;
+	if (!pack_rd_bin(r, &m->sid, &l) || l % RL_SHORT_ID_LEN)
+		return refused(r);
+	if (l / RL_SHORT_ID_LEN > d->max_txs)
+		return fail(r, d, CH_ERANGE);
+	m->b.ntx = l / RL_SHORT_ID_LEN;
+	return true;
 }
 
-/* rd_txn: the ids of the positions asked with GETDATA blktx. */
-static int rd_txn(pack_rd_t *r, uint32_t max_txs, rl_blkmsg_t *m)
+/* txn_field: the ids of the positions asked with GETDATA blktx; a second
+ * "id", "idx" or "ids" is skipped. */
+static bool txn_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
 {
-	uint32_t n, l, nidx = UINT32_MAX, nids = UINT32_MAX;
-	bool id = false;
-	if (!pack_rd_map(r, &n))
-		return CH_EPROTO;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k;
-		if (!pack_rd_str(r, &k, &l))
-			return CH_EPROTO;
-		if (pack_is(k, l, "id") && !id) {
-			id = rd_bin_exact(r, m->b.id, 32);
-		} else if (pack_is(k, l, "idx") && nidx == UINT32_MAX) {
-			if (!pack_rd_array(r, &nidx))
-				return CH_EPROTO;
-			if (nidx > max_txs)
-				return CH_ERANGE;
-			for (uint32_t x = 0; x < nidx; x++) {
-				uint64_t v;
-				if (!pack_rd_uint(r, &v) || v >= max_txs)
-					return CH_EPROTO;
-				m->idx[x] = (uint32_t)v;
-			}
-		} else if (pack_is(k, l, "ids") && nids == UINT32_MAX) {
-			int rc = rd_ids32(r, m->b.txs, max_txs, &nids);
-			if (rc)
-				return rc;
-		} else if (!pack_rd_skip(r)) {
-			return CH_EPROTO;
+	blk_rd_t *d = arg;
+	rl_blkmsg_t *m = d->m;
+	if (pack_is(k, kl, "id") && !d->id) {
+		d->id = rd_bin_exact(r, m->b.id, 32);
+	} else if (pack_is(k, kl, "idx") && d->nidx == UINT32_MAX) {
+		if (!pack_rd_array(r, &d->nidx))
+			return true;
+		if (d->nidx > d->max_txs)
+			return fail(r, d, CH_ERANGE);
+		for (uint32_t x = 0; x < d->nidx; x++) {
+			uint64_t v;
+			if (!pack_rd_uint(r, &v) || v >= d->max_txs)
+				return refused(r);
+			m->idx[x] = (uint32_t)v;
 		}
+	} else if (pack_is(k, kl, "ids") && d->nids == UINT32_MAX) {
+		rd_ids32(r, d, m->b.txs, d->max_txs, &d->nids);
+	} else {
+		return false;
 	}
-	if (r->err || !id || nidx == UINT32_MAX || nids != nidx)
-		return CH_EPROTO;
-	m->n = nidx;
-	return 0;
+	return true;
 }
 
 /* rl_blkmsg_decode: exactly one key tells the kind; unknown kinds are malformed (a newer
  * version would use a new key and get scored: versions must agree). */
 int rl_blkmsg_decode(const uint8_t *buf, size_t len, uint32_t max_txs, rl_blkmsg_t *m)
 {
+	blk_rd_t d = {.m = m, .max_txs = max_txs, .nidx = UINT32_MAX, .nids = UINT32_MAX};
 	pack_rd_t r;
 	uint32_t n, kl;
 	const char *k;
-	int rc;
+	bool ok;
 	uint8_t *txs = m->b.txs;
 	memset(&m->b, 0, sizeof(m->b));
 	m->b.txs = txs;
 	m->n = 0;
+	m->sid = NULL;
 	pack_rd_init(&r, buf, len, 0);
 	if (!pack_rd_map(&r, &n) || n != 1 || !pack_rd_str(&r, &k, &kl))
 		return CH_EPROTO;
 	if (pack_is(k, kl, "block")) {
 		m->kind = RL_BLKMSG_FULL;
-		rc = rd_full(&r, max_txs, m);
+		ok = pack_rd_fields(&r, full_field, &d) && d.seen == 0x3f && d.txs &&
+		     m->b.v == RL_BLOCK_VERSION;
 	} else if (pack_is(k, kl, "cmpct")) {
 		m->kind = RL_BLKMSG_CMPCT;
-		rc = rd_cmpct(&r, max_txs, m);
+		ok = pack_rd_fields(&r, cmpct_field, &d) && d.seen == 0x3f && d.id && m->sid &&
+		     m->b.v == RL_BLOCK_VERSION;
 	} else if (pack_is(k, kl, "blktxn")) {
 		m->kind = RL_BLKMSG_TXN;
-		rc = rd_txn(&r, max_txs, m);
+		ok = pack_rd_fields(&r, txn_field, &d) && d.id && d.nidx != UINT32_MAX &&
+		     d.nids == d.nidx;
+		m->n = ok ? d.nidx : 0;
 	} else {
 		return CH_EPROTO;
 	}
-	if (rc)
-		return rc;
-	return pack_rd_done(&r) ? 0 : CH_EPROTO;
+	if (!ok)
+		return d.rc ? d.rc : CH_EPROTO;
+	if (!pack_rd_done(&r))
+		return CH_EPROTO;
+	return m->kind == RL_BLKMSG_FULL ? rl_block_hash(&m->b) : 0;
 }
 
 /* ---------------------------------------------------------------- encode */

@@ -60,77 +60,86 @@ static void opt_uint(pack_rd_t *r, uint64_t *v)
 		pack_rd_skip(r);
 }
 
+/* The keys of a hello, as bits of what was seen. */
+enum { K_V = 1, K_MIN = 2, K_NET = 4, K_PORT = 8, K_SVC = 16, K_UA = 32, K_T = 64 };
+#define K_NEEDED (K_V | K_MIN | K_NET | K_PORT)
+
+typedef struct hello_rd {
+	hello_t *h;
+	unsigned seen;
+} hello_rd_t;
+
+/* hello_field: one entry of a hello. */
+static bool hello_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
+{
+	hello_rd_t *d = arg;
+	hello_t *h = d->h;
+	const char *s;
+	uint32_t sl;
+	uint64_t port;
+	unsigned key = pack_is(k, kl, "v")      ? K_V
+	               : pack_is(k, kl, "min")  ? K_MIN
+	               : pack_is(k, kl, "net")  ? K_NET
+	               : pack_is(k, kl, "port") ? K_PORT
+	               : pack_is(k, kl, "svc")  ? K_SVC
+	               : pack_is(k, kl, "ua")   ? K_UA
+	               : pack_is(k, kl, "t")    ? K_T
+	                                        : 0;
+	if (key == 0)
+		return false;
+	if (key & d->seen) {
+		pack_rd_refuse(r); /* twice */
+		return true;
+	}
+	d->seen |= key;
+	switch (key) {
+	case K_V:
+		pack_rd_uint(r, &h->v);
+		break;
+	case K_MIN:
+		pack_rd_uint(r, &h->min);
+		break;
+	case K_NET:
+		if (!pack_rd_str(r, &s, &sl) || sl > CH_NETWORK_MAX || memchr(s, 0, sl))
+			pack_rd_refuse(r);
+		else
+			copy_str(h->net, sizeof(h->net), s, sl);
+		break;
+	case K_PORT:
+		if (!pack_rd_uint(r, &port) || port > 65535)
+			pack_rd_refuse(r);
+		h->port = (uint16_t)port;
+		break;
+	case K_SVC:
+		opt_uint(r, &h->svc);
+		break;
+	case K_T:
+		opt_uint(r, &h->t);
+		break;
+	default: { /* K_UA */
+		pack_rd_t try = *r;
+		if (pack_rd_str(&try, &s, &sl)) {
+			*r = try;
+			copy_str(h->ua, sizeof(h->ua), s, sl);
+			printable(h->ua);
+		} else {
+			pack_rd_skip(r);
+		}
+	}
+	}
+	return true;
+}
+
 /* hello_decode: the keys a node needs must be there and well typed; the
  * rest is informational and never a reason to refuse a peer. */
 int hello_decode(const uint8_t *buf, size_t len, hello_t *h)
 {
-	enum { K_V = 1, K_MIN = 2, K_NET = 4, K_PORT = 8, K_SVC = 16, K_UA = 32, K_T = 64 };
+	hello_rd_t d = {.h = h};
 	pack_rd_t r;
-	uint32_t n;
-	unsigned seen = 0;
 	memset(h, 0, sizeof(*h));
 	pack_rd_init(&r, buf, len, 0);
-	if (!pack_rd_map(&r, &n))
-		return CH_EPROTO;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k, *s;
-		uint32_t kl, sl;
-		uint64_t port;
-		unsigned key = 0;
-		if (!pack_rd_str(&r, &k, &kl))
-			return CH_EPROTO;
-		key = pack_is(k, kl, "v")      ? K_V
-		      : pack_is(k, kl, "min")  ? K_MIN
-		      : pack_is(k, kl, "net")  ? K_NET
-		      : pack_is(k, kl, "port") ? K_PORT
-		      : pack_is(k, kl, "svc")  ? K_SVC
-		      : pack_is(k, kl, "ua")   ? K_UA
-		      : pack_is(k, kl, "t")    ? K_T
-		                               : 0;
-		if (key & seen)
-			return CH_EPROTO;
-		seen |= key;
-		switch (key) {
-		case K_V:
-			pack_rd_uint(&r, &h->v);
-			break;
-		case K_MIN:
-			pack_rd_uint(&r, &h->min);
-			break;
-		case K_NET:
-			if (!pack_rd_str(&r, &s, &sl) || sl > CH_NETWORK_MAX || memchr(s, 0, sl))
-				return CH_EPROTO;
-			copy_str(h->net, sizeof(h->net), s, sl);
-			break;
-		case K_PORT:
-			if (!pack_rd_uint(&r, &port) || port > 65535)
-				return CH_EPROTO;
-			h->port = (uint16_t)port;
-			break;
-		case K_SVC:
-			opt_uint(&r, &h->svc);
-			break;
-		case K_T:
-			opt_uint(&r, &h->t);
-			break;
-		case K_UA: {
-			pack_rd_t try = r;
-			if (pack_rd_str(&try, &s, &sl)) {
-				r = try;
-				copy_str(h->ua, sizeof(h->ua), s, sl);
-				printable(h->ua);
-			} else {
-				pack_rd_skip(&r);
-			}
-			break;
-		}
-		default:
-			pack_rd_skip(&r);
-		}
-		if (r.err)
-			return CH_EPROTO;
-	}
-	if (!pack_rd_done(&r) || (seen & (K_V | K_MIN | K_NET | K_PORT)) != (K_V | K_MIN | K_NET | K_PORT))
+	if (!pack_rd_fields(&r, hello_field, &d) || !pack_rd_done(&r) ||
+	    (d.seen & K_NEEDED) != K_NEEDED)
 		return CH_EPROTO;
 	return 0;
 }
@@ -171,29 +180,39 @@ size_t ping_encode(uint64_t nonce, uint8_t *out, size_t cap)
 	return pack_wr_end(&w);
 }
 
+/* one_field: a payload of one known key: where its value goes, and
+ * whether it came (twice is malformed). */
+typedef struct one_field {
+	const char *key;
+	bool got;
+	uint64_t *u;     /* a number, or */
+	char *str;       /* a string cut to cap (printable) */
+	size_t cap;
+} one_field_t;
+
+static bool one_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
+{
+	one_field_t *f = arg;
+	const char *s;
+	uint32_t sl;
+	if (!pack_is(k, kl, f->key))
+		return false;
+	if (f->got)
+		pack_rd_refuse(r);
+	else if (f->u)
+		f->got = pack_rd_uint(r, f->u);
+	else if ((f->got = pack_rd_str(r, &s, &sl)))
+		copy_str(f->str, f->cap, s, sl);
+	return true;
+}
+
 /* ping_decode: "n" once; other keys are a newer version's. */
 int ping_decode(const uint8_t *buf, size_t len, uint64_t *nonce)
 {
+	one_field_t f = {.key = "n", .u = nonce};
 	pack_rd_t r;
-	uint32_t n;
-	bool got = false;
 	pack_rd_init(&r, buf, len, 0);
-	if (!pack_rd_map(&r, &n))
-		return CH_EPROTO;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k;
-		uint32_t kl;
-		if (!pack_rd_str(&r, &k, &kl))
-			return CH_EPROTO;
-		if (pack_is(k, kl, "n")) {
-			if (got || !pack_rd_uint(&r, nonce))
-				return CH_EPROTO;
-			got = true;
-		} else if (!pack_rd_skip(&r)) {
-			return CH_EPROTO;
-		}
-	}
-	return got && pack_rd_done(&r) ? 0 : CH_EPROTO;
+	return pack_rd_fields(&r, one_field, &f) && f.got && pack_rd_done(&r) ? 0 : CH_EPROTO;
 }
 
 /* reject_encode: the reason is for a human: cut rather than refused. */
@@ -217,24 +236,10 @@ size_t reject_encode(const char *reason, uint8_t *out, size_t cap)
  * skipped. */
 int reject_decode(const uint8_t *buf, size_t len, char *reason, size_t cap)
 {
+	one_field_t f = {.key = "reason", .str = reason, .cap = cap};
 	pack_rd_t r;
-	uint32_t n;
-	bool got = false;
 	pack_rd_init(&r, buf, len, 0);
-	if (pack_rd_map(&r, &n))
-		for (uint32_t i = 0; i < n && !r.err; i++) {
-			const char *k, *s;
-			uint32_t kl, sl;
-			if (!pack_rd_str(&r, &k, &kl))
-				break;
-			if (!pack_is(k, kl, "reason"))
-				pack_rd_skip(&r);
-			else if (got)
-				pack_rd_refuse(&r); /* twice */
-			else if (pack_rd_str(&r, &s, &sl))
-				copy_str(reason, cap, s, sl), got = true;
-		}
-	if (!got || !pack_rd_done(&r)) {
+	if (!pack_rd_fields(&r, one_field, &f) || !f.got || !pack_rd_done(&r)) {
 		reason[0] = 0;
 		return CH_EPROTO;
 	}

@@ -23,63 +23,77 @@ static int rd_ids(pack_rd_t *r, const uint8_t **out, uint32_t *n, uint32_t max)
 	return 0;
 }
 
+/* The decoder's state: the result and a code beyond "malformed". */
+typedef struct inv_rd {
+	rl_inv_t *out;
+	int rc; /* CH_ERANGE for too many ids or indexes */
+} inv_rd_t;
+
+/* blktx_field: GETDATA's "blktx": a compact block's id and the positions
+ * asked for. */
+static bool blktx_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
+{
+	inv_rd_t *d = arg;
+	rl_inv_t *out = d->out;
+	uint32_t il, c;
+	if (pack_is(k, kl, "id")) {
+		if (pack_rd_bin(r, &out->blktx_id, &il) && il != 32)
+			pack_rd_refuse(r);
+		return true;
+	}
+	if (!pack_is(k, kl, "idx"))
+		return false;
+	if (!pack_rd_array(r, &c))
+		return true;
+	if (c > sizeof(out->idx) / sizeof(out->idx[0])) {
+		d->rc = CH_ERANGE;
+		pack_rd_refuse(r);
+		return true;
+	}
+	for (uint32_t x = 0; x < c; x++) {
+		uint64_t v;
+		if (!pack_rd_uint(r, &v) || v > UINT32_MAX) {
+			pack_rd_refuse(r);
+			return true;
+		}
+		out->idx[x] = (uint32_t)v;
+	}
+	out->nidx = c;
+	return true;
+}
+
+/* inv_field: "tx", "blk" and "blktx". */
+static bool inv_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
+{
+	inv_rd_t *d = arg;
+	rl_inv_t *out = d->out;
+	if (pack_is(k, kl, "tx")) {
+		d->rc = rd_ids(r, out->tx, &out->ntx, WIRE_INV_IDS_MAX);
+	} else if (pack_is(k, kl, "blk")) {
+		d->rc = rd_ids(r, out->blk, &out->nblk, WIRE_INV_IDS_MAX);
+	} else if (pack_is(k, kl, "blktx")) {
+		out->has_blktx = true;
+		out->blktx_id = NULL;
+		if (pack_rd_fields(r, blktx_field, d) && !out->blktx_id)
+			pack_rd_refuse(r);
+	} else {
+		return false;
+	}
+	if (d->rc)
+		pack_rd_refuse(r);
+	return true;
+}
+
 /* rl_inv_decode: ids point into the payload; the total over both lists is the limit. */
 int rl_inv_decode(const uint8_t *buf, size_t len, rl_inv_t *out)
 {
+	inv_rd_t d = {.out = out};
 	pack_rd_t r;
-	uint32_t n;
 	out->ntx = out->nblk = out->nidx = 0;
 	out->has_blktx = false;
 	pack_rd_init(&r, buf, len, 0);
-	if (!pack_rd_map(&r, &n))
-		return CH_EPROTO;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k;
-		uint32_t kl;
-		int rc = 0;
-		if (!pack_rd_str(&r, &k, &kl))
-			return CH_EPROTO;
-		if (pack_is(k, kl, "tx")) {
-			rc = rd_ids(&r, out->tx, &out->ntx, WIRE_INV_IDS_MAX);
-		} else if (pack_is(k, kl, "blk")) {
-			rc = rd_ids(&r, out->blk, &out->nblk, WIRE_INV_IDS_MAX);
-		} else if (pack_is(k, kl, "blktx")) {
-			uint32_t m, il;
-			out->has_blktx = true;
-			if (!pack_rd_map(&r, &m))
-				return CH_EPROTO;
-			out->blktx_id = NULL;
-			for (uint32_t j = 0; j < m; j++) {
-				if (!pack_rd_str(&r, &k, &kl))
-					return CH_EPROTO;
-				if (pack_is(k, kl, "id")) {
-					if (!pack_rd_bin(&r, &out->blktx_id, &il) || il != 32)
-						return CH_EPROTO;
-				} else if (pack_is(k, kl, "idx")) {
-					uint32_t c;
-					if (!pack_rd_array(&r, &c))
-						return CH_EPROTO;
-					if (c > sizeof(out->idx) / sizeof(out->idx[0]))
-						return CH_ERANGE;
-					for (uint32_t x = 0; x < c; x++) {
-						uint64_t v;
-						if (!pack_rd_uint(&r, &v) || v > UINT32_MAX)
-							return CH_EPROTO;
-						out->idx[x] = (uint32_t)v;
-					}
-					out->nidx = c;
-				} else if (!pack_rd_skip(&r)) {
-					return CH_EPROTO;
-				}
-			}
-			if (!out->blktx_id)
-				return CH_EPROTO;
-		} else if (!pack_rd_skip(&r)) {
-			return CH_EPROTO;
-		}
-		if (rc)
-			return rc;
-	}
+	if (!pack_rd_fields(&r, inv_field, &d))
+		return d.rc ? d.rc : CH_EPROTO;
 	if (!pack_rd_done(&r))
 		return CH_EPROTO;
 	if (out->ntx + out->nblk > WIRE_INV_IDS_MAX)
@@ -150,27 +164,27 @@ size_t rl_tx_encode(uint8_t *out, size_t cap, const uint8_t *enc, uint32_t len)
 	return pack_wr_end(&w);
 }
 
+/* The TX wrapper's one key; a second "tx" is skipped. */
+typedef struct tx_rd {
+	const uint8_t **enc;
+	uint32_t *len;
+	bool got;
+} tx_rd_t;
+
+static bool tx_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
+{
+	tx_rd_t *d = arg;
+	if (!pack_is(k, kl, "tx") || d->got)
+		return false;
+	d->got = pack_rd_bin(r, d->enc, d->len);
+	return true;
+}
+
 /* rl_tx_decode: only the wrapper: the transaction is the mempool's to check. */
 int rl_tx_decode(const uint8_t *buf, size_t len, const uint8_t **enc, uint32_t *enc_len)
 {
+	tx_rd_t d = {.enc = enc, .len = enc_len};
 	pack_rd_t r;
-	uint32_t n;
-	bool got = false;
 	pack_rd_init(&r, buf, len, 0);
-	if (!pack_rd_map(&r, &n))
-		return CH_EPROTO;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *k;
-		uint32_t kl;
-		if (!pack_rd_str(&r, &k, &kl))
-			return CH_EPROTO;
-		if (pack_is(k, kl, "tx") && !got) {
-			if (!pack_rd_bin(&r, enc, enc_len))
-				return CH_EPROTO;
-			got = true;
-		} else if (!pack_rd_skip(&r)) {
-			return CH_EPROTO;
-		}
-	}
-	return got && pack_rd_done(&r) ? 0 : CH_EPROTO;
+	return pack_rd_fields(&r, tx_field, &d) && d.got && pack_rd_done(&r) ? 0 : CH_EPROTO;
 }

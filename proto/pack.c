@@ -277,6 +277,22 @@ bool pack_rd_skip(pack_rd_t *r)
 	return rd_skip_depth(r, 0);
 }
 
+/* pack_rd_fields: keys must be strings; the entry count is the peer's
+ * claim, so the loop stops at the first failure. */
+bool pack_rd_fields(pack_rd_t *r, pack_field_fn field, void *arg)
+{
+	uint32_t n;
+	if (!pack_rd_map(r, &n))
+		return false;
+	for (uint32_t i = 0; i < n && !r->err; i++) {
+		const char *k;
+		uint32_t kl;
+		if (pack_rd_str(r, &k, &kl) && !field(r, k, kl, arg))
+			pack_rd_skip(r);
+	}
+	return !r->err;
+}
+
 bool pack_rd_refuse(pack_rd_t *r)
 {
 	return rd_fail(r, PACK_VALUE, 0);

@@ -74,6 +74,17 @@ bool pack_rd_raw(pack_rd_t *r, uint64_t len, const uint8_t **p);
 bool pack_rd_uint(pack_rd_t *r, uint64_t *v);
 /* pack_rd_skip: one value of any type, containers included. */
 bool pack_rd_skip(pack_rd_t *r);
+
+/* A map's reader of one entry: given the key, it reads the value and
+ * returns true if it knows the key, or returns false (reading nothing) to
+ * have the value skipped.  It refuses a value with pack_rd_refuse (or a
+ * failed read). */
+typedef bool (*pack_field_fn)(pack_rd_t *r, const char *key, uint32_t klen, void *arg);
+
+/* pack_rd_fields: a map with string keys, the shape of every payload:
+ * field() sees each entry in order; unknown keys' values are skipped (a
+ * newer version's).  true if the whole map read without error. */
+bool pack_rd_fields(pack_rd_t *r, pack_field_fn field, void *arg);
 /* pack_rd_refuse: a decoder refuses what it read (a wrong length, a
  * duplicate key): the cursor fails from here on like after a bad read.
  * Returns false. */

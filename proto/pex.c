@@ -38,21 +38,22 @@ size_t pex_getpeers_encode(uint8_t *out, size_t cap)
 	return 1;
 }
 
+/* no_field: GETPEERS defines no key yet: every value is skipped. */
+static bool no_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
+{
+	(void)r, (void)k, (void)kl, (void)arg;
+	return false;
+}
+
 /* pex_getpeers_check: a malformed request is dropped, never answered. */
 int pex_getpeers_check(const uint8_t *payload, size_t len)
 {
 	pack_rd_t r;
-	uint32_t n;
 
 	if (payload == NULL || len == 0 || len > WIRE_GETPEERS_MAX)
 		return CH_EPROTO;
 	pack_rd_init(&r, payload, len, 0);
-	if (!pack_rd_map(&r, &n))
-		return CH_EPROTO;
-	for (uint64_t i = 0; i < 2 * (uint64_t)n; i++)
-		if (!pack_rd_skip(&r))
-			return CH_EPROTO;
-	return pack_rd_done(&r) ? 0 : CH_EPROTO;
+	return pack_rd_fields(&r, no_field, NULL) && pack_rd_done(&r) ? 0 : CH_EPROTO;
 }
 
 /* pex_peers_encode: compact entries keep ~2000 addresses within 16 KiB. */
@@ -97,26 +98,33 @@ int pex_peers_encode(const pex_addr_t *addrs, size_t n, uint8_t **out, size_t *l
 	return 0;
 }
 
+/* The decoder's state: the caller's check and buffer, what it found. */
+typedef struct peers_rd {
+	pex_keep_fn keep;
+	pex_addr_t *out;
+	size_t max, *n;
+	pex_stats_t s;
+	bool got;
+} peers_rd_t;
+
 /* read_addrs: the array "a": every entry is checked; a bad one is skipped
  * and counted, never fatal. */
-static bool read_addrs(pack_rd_t *r, pex_keep_fn keep, pex_addr_t *out, size_t max, size_t *n,
-                       pex_stats_t *s)
+static void read_addrs(pack_rd_t *r, peers_rd_t *d)
 {
 	uint32_t k;
 
 	if (!pack_rd_array(r, &k))
-		return false;
-	s->total = k;
-	for (uint32_t i = 0; i < k; i++) {
+		return;
+	d->s.total = k;
+	for (uint32_t i = 0; i < k && !r->err; i++) {
 		pack_rd_t try = *r;
 		const uint8_t *p;
 		uint32_t l;
 		pex_addr_t ad;
 
 		if (!pack_rd_bin(&try, &p, &l) || (l != PEX_V4_LEN && l != PEX_V6_LEN)) {
-			s->bad++;
-			if (!pack_rd_skip(r))
-				return false;
+			d->s.bad++;
+			pack_rd_skip(r);
 			continue;
 		}
 		*r = try;
@@ -129,13 +137,27 @@ static bool read_addrs(pack_rd_t *r, pex_keep_fn keep, pex_addr_t *out, size_t m
 			memcpy(ad.ip, p, 16);
 			ad.port = (uint16_t)(p[16] << 8 | p[17]);
 		}
-		if (keep != NULL && !keep(&ad))
-			s->bad++;
-		else if (*n >= max)
-			s->dropped++;
+		if (d->keep != NULL && !d->keep(&ad))
+			d->s.bad++;
+		else if (*d->n >= d->max)
+			d->s.dropped++;
 		else
-			out[(*n)++] = ad;
+			d->out[(*d->n)++] = ad;
 	}
+}
+
+/* peers_field: "a", once. */
+static bool peers_field(pack_rd_t *r, const char *k, uint32_t kl, void *arg)
+{
+	peers_rd_t *d = arg;
+
+	if (!pack_is(k, kl, "a"))
+		return false;
+	if (d->got)
+		pack_rd_refuse(r); /* twice */
+	else
+		read_addrs(r, d);
+	d->got = true;
 	return true;
 }
 
@@ -144,39 +166,21 @@ static bool read_addrs(pack_rd_t *r, pex_keep_fn keep, pex_addr_t *out, size_t m
 int pex_peers_decode(const uint8_t *payload, size_t len, pex_keep_fn keep, pex_addr_t *out,
                      size_t max, size_t *n, pex_stats_t *st)
 {
+	peers_rd_t d = {.keep = keep, .out = out, .max = max, .n = n};
 	pack_rd_t r;
-	pex_stats_t s = {0};
-	uint32_t m;
-	bool got = false;
+	bool ok;
 
 	*n = 0;
-	if (payload == NULL || len == 0 || len > WIRE_PEERS_MAX)
-		goto bad;
-	pack_rd_init(&r, payload, len, 0);
-	if (!pack_rd_map(&r, &m))
-		goto bad;
-	for (uint32_t i = 0; i < m; i++) {
-		const char *k;
-		uint32_t kl;
-
-		if (!pack_rd_str(&r, &k, &kl))
-			goto bad;
-		if (pack_is(k, kl, "a")) {
-			if (got || !read_addrs(&r, keep, out, max, n, &s))
-				goto bad;
-			got = true;
-		} else if (!pack_rd_skip(&r)) {
-			goto bad;
-		}
+	ok = payload != NULL && len > 0 && len <= WIRE_PEERS_MAX;
+	if (ok) {
+		pack_rd_init(&r, payload, len, 0);
+		ok = pack_rd_fields(&r, peers_field, &d) && d.got && pack_rd_done(&r);
 	}
-	if (!got || !pack_rd_done(&r))
-		goto bad;
+	if (!ok) {
+		*n = 0;
+		d.s = (pex_stats_t){0};
+	}
 	if (st != NULL)
-		*st = s;
-	return 0;
-bad:
-	*n = 0;
-	if (st != NULL)
-		*st = (pex_stats_t){0};
-	return CH_EPROTO;
+		*st = d.s;
+	return ok ? 0 : CH_EPROTO;
 }
