@@ -132,10 +132,10 @@ static bool rd_bin_exact(pack_rd_t *r, uint8_t *out, uint32_t len)
 typedef struct blk_rd {
 	rl_blkmsg_t *m;
 	uint32_t max_txs;
-	unsigned seen;           /* header keys, one bit each */
-	bool txs, id;            /* "txs" (full), "id" (compact, blktxn) */
-	uint32_t nidx, nids;     /* blktxn; UINT32_MAX: not yet */
-	int rc;                  /* CH_ERANGE: more transactions than max_txs */
+	unsigned seen;       /* header keys, one bit each */
+	bool txs, id;        /* "txs" (full), "id" (compact, blktxn) */
+	uint32_t nidx, nids; /* blktxn; UINT32_MAX: not yet */
+	int rc;              /* CH_ERANGE: more transactions than max_txs */
 } blk_rd_t;
 
 /* refused: a known key with a wrong value: the cursor stops (true: the

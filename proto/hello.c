@@ -185,8 +185,8 @@ size_t ping_encode(uint64_t nonce, uint8_t *out, size_t cap)
 typedef struct one_field {
 	const char *key;
 	bool got;
-	uint64_t *u;     /* a number, or */
-	char *str;       /* a string cut to cap (printable) */
+	uint64_t *u; /* a number, or */
+	char *str;   /* a string cut to cap (printable) */
 	size_t cap;
 } one_field_t;
 

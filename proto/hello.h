@@ -19,16 +19,16 @@
 
 #include "node_config.h"
 
-#define HELLO_VERSION     1 /* the protocol version this node speaks */
-#define HELLO_MIN_VERSION 1 /* the oldest version it accepts */
-#define HELLO_SVC_RELAY   1 /* service bit: relays transactions and blocks */
+#define HELLO_VERSION     1  /* the protocol version this node speaks */
+#define HELLO_MIN_VERSION 1  /* the oldest version it accepts */
+#define HELLO_SVC_RELAY   1  /* service bit: relays transactions and blocks */
 #define HELLO_UA_MAX      63 /* bytes of a user agent we keep */
 
 typedef struct hello {
 	uint64_t v, min, svc, t;
 	uint16_t port;
 	char net[CH_NETWORK_MAX + 1]; /* NUL-terminated */
-	char ua[HELLO_UA_MAX + 1];   /* NUL-terminated, printable ASCII ("?" for the rest) */
+	char ua[HELLO_UA_MAX + 1];    /* NUL-terminated, printable ASCII ("?" for the rest) */
 } hello_t;
 
 /* hello_encode: h as the 7-entry map into out.  Returns 0; CH_ERANGE if

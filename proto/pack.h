@@ -47,10 +47,10 @@ typedef enum pack_fault {
 
 typedef struct pack_rd {
 	const uint8_t *p, *end;
-	int err;           /* sticky: CH_EPROTO once anything was wrong */
-	pack_fault_t why;  /* the first failure */
-	uint8_t byte;      /* the type byte of the first failure */
-	unsigned flags;    /* PACK_CANONICAL */
+	int err;          /* sticky: CH_EPROTO once anything was wrong */
+	pack_fault_t why; /* the first failure */
+	uint8_t byte;     /* the type byte of the first failure */
+	unsigned flags;   /* PACK_CANONICAL */
 } pack_rd_t;
 
 /* pack_rd_init: a cursor over buf[0..len). */

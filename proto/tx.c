@@ -40,8 +40,9 @@ static int read_uint(rd_t *d, const char *field, uint64_t *out)
 	if (pack_rd_uint(&d->r, out))
 		return 0;
 	if (d->r.why == PACK_TYPE)
-		return fail(d, CH_EPROTO, "field '%s' is not an unsigned integer (type byte 0x%02x)",
-		            field, d->r.byte);
+		return fail(d, CH_EPROTO,
+		            "field '%s' is not an unsigned integer (type byte 0x%02x)", field,
+		            d->r.byte);
 	if (d->r.why == PACK_NONCANON)
 		return fail(d, CH_EPROTO, "field '%s': non-canonical integer (type byte 0x%02x)",
 		            field, d->r.byte);
@@ -185,7 +186,8 @@ int mp_tx_decode(const uint8_t *buf, size_t len, mp_tx_t *tx, char *why, size_t 
 		if (!seen[f])
 			return fail(&d, CH_EPROTO, "missing key '%s'", field_names[f]);
 	if (nfields != F_COUNT)
-		return fail(&d, CH_EPROTO, "%lu keys, expected %d", (unsigned long)nfields, F_COUNT);
+		return fail(&d, CH_EPROTO, "%lu keys, expected %d", (unsigned long)nfields,
+		            F_COUNT);
 	if (pack_rd_left(&d.r))
 		return fail(&d, CH_EPROTO, "%zu trailing bytes", pack_rd_left(&d.r));
 

@@ -13,12 +13,12 @@
 /* A connection transport told us about. */
 typedef struct mb_peer {
 	mb_peer_info_t i;
-	uint64_t added_ns; /* when an event (not a list) told us of it */
-	bool seed;         /* an outbound connection to a configured seed */
-	uint64_t drop_ns;  /* when we asked transport to close it, 0: never */
-	ab_addr_t listen;  /* where it accepts connections (port 0: unknown) */
-	uint64_t asked_ns; /* our last GETPEERS to it, 0: never */
-	bool awaiting;     /* a PEERS from it now answers our GETPEERS */
+	uint64_t added_ns;        /* when an event (not a list) told us of it */
+	bool seed;                /* an outbound connection to a configured seed */
+	uint64_t drop_ns;         /* when we asked transport to close it, 0: never */
+	ab_addr_t listen;         /* where it accepts connections (port 0: unknown) */
+	uint64_t asked_ns;        /* our last GETPEERS to it, 0: never */
+	bool awaiting;            /* a PEERS from it now answers our GETPEERS */
 	ch_tbucket_t addr_bucket; /* addresses it may send unsolicited */
 } mb_peer_t;
 

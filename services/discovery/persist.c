@@ -152,8 +152,8 @@ int dht_save(dht_t *d, const char *path, uint64_t now, uint64_t wall_ms)
 		return CH_ENOMEM;
 	int rc = ch_file_write_atomic(path, buf, len, 0600, 1);
 	if (rc != 0)
-		ch_log_errno(CH_LOG_LEVEL_WARN, ch_file_failed_call(), "cannot save DHT state to %s",
-		             path);
+		ch_log_errno(CH_LOG_LEVEL_WARN, ch_file_failed_call(),
+		             "cannot save DHT state to %s", path);
 	else
 		d->dirty = false;
 	free(buf);

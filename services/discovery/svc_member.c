@@ -49,8 +49,8 @@ static int anchors_save(const char *path, const mb_anchor_t *a, size_t n)
 	p += 32;
 	rc = ch_file_write_atomic(path, buf, (size_t)(p - buf), 0600, 1);
 	if (rc != 0)
-		ch_log_errno(CH_LOG_LEVEL_WARN, ch_file_failed_call(), "cannot save the anchors to %s",
-		             path);
+		ch_log_errno(CH_LOG_LEVEL_WARN, ch_file_failed_call(),
+		             "cannot save the anchors to %s", path);
 	return rc;
 }
 
@@ -155,7 +155,7 @@ static int resolve_hostport(const ch_hostport_t *hp, ab_addr_t *out)
 		return CH_ENOENT;
 	if (res->ai_family == AF_INET)
 		pex_addr_from_v4(out, ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr,
-		                hp->port);
+		                 hp->port);
 	else {
 		memcpy(out->ip, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
 		out->port = hp->port;

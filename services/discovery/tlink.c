@@ -13,7 +13,6 @@
 #include "log.h"
 #include "mp.h"
 
-
 #define TL_TOPIC "event.transport."
 
 /* tl_open: the DEALER talks to a REP: every request is [id, "", body]

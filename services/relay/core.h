@@ -29,7 +29,6 @@
 #include <stdint.h>
 
 #include "hash.h"
-#include "wire.h"
 #include "msgs.h"
 
 /* ---- timing (candidates for configuration keys) ---- */
@@ -48,7 +47,7 @@
 #define RL_PEER_INFLIGHT_MAX  500        /* GETDATA ids outstanding per peer */
 #define RL_PEER_ANNOUNCED_MAX 4000       /* in-flight entries one peer may have created */
 #define RL_PEER_SERVE_MAX     4000       /* its GETDATA ids waiting on the mempool */
-#define RL_BATCH_MAX          WIRE_INV_IDS_MAX /* ids per announcement flush (one INV per peer) */
+#define RL_BATCH_MAX          1000       /* ids per announcement flush (one INV per peer) */
 #define RL_OUTQ_SOFT          (2u << 20) /* output bytes above which inputs wait */
 #define RL_NF_MAX             4096       /* NOTFOUND replies gathered per turn */
 #define RL_BLOCKS_KEEP        16         /* recent blocks kept to serve (full, blktxn) */
@@ -67,7 +66,7 @@
 #define RL_BLOCK_RATE     5.0 /* blocks per second per peer */
 #define RL_BLOCK_BURST    20.0
 
-#define RL_PTS_OVERSIZED 20  /* INV / GETDATA / NOTFOUND over WIRE_INV_IDS_MAX ids, oversized block */
+#define RL_PTS_OVERSIZED 20  /* INV / GETDATA / NOTFOUND over the id limit, oversized block */
 #define RL_PTS_MALFORMED 10  /* undecodable relay payload, invalid transaction */
 #define RL_PTS_FLOOD     1   /* per message (or item) over a bucket */
 #define RL_PTS_BAD_BLOCK 100 /* a block whose signature does not verify */

@@ -67,8 +67,8 @@ static void targets_save(tp_t *tp)
 			continue;
 		char pk[65];
 		ch_hex_encode(pk, sizeof(pk), t->pk, 32);
-		int n = snprintf(buf + len, sizeof(buf) - len, "%s %s %u %s\n", pk, t->host, t->port,
-		                 kind_name(t->kind));
+		int n = snprintf(buf + len, sizeof(buf) - len, "%s %s %u %s\n", pk, t->host,
+		                 t->port, kind_name(t->kind));
 		if (n < 0 || (size_t)n >= sizeof(buf) - len)
 			break; /* cannot happen: buf holds TP_SEEN_MAX longest lines */
 		len += (size_t)n;
@@ -492,7 +492,8 @@ static int drain_relay(tp_t *tp)
 			} else {
 				for (size_t i = 0; i < s->n; i++)
 					if (s->list[i]->handle != m->except &&
-					    append_frame(tp, s->list[i], m->type, v.body, v.body_len))
+					    append_frame(tp, s->list[i], m->type, v.body,
+					                 v.body_len))
 						wake[s->list[i]->w->idx] = true;
 			}
 		} else if (rec.tag == CH_TAG_SEND_LIST) {

@@ -381,8 +381,9 @@ static int run_relay_mode(sess_t *s, const char *mode)
 		printf("%s: sent %d messages\n", mode, sent);
 	} else if (!strcmp(mode, "nodeliver")) {
 		for (int left = count; left > 0; left -= WIRE_INV_IDS_MAX, sent++) {
-			size_t n = random_inv(pl, sizeof(pl),
-			                      left > WIRE_INV_IDS_MAX ? WIRE_INV_IDS_MAX : (uint32_t)left);
+			size_t n =
+			    random_inv(pl, sizeof(pl),
+			               left > WIRE_INV_IDS_MAX ? WIRE_INV_IDS_MAX : (uint32_t)left);
 			if (!send_frame(s, WIRE_INV, pl, (uint32_t)n))
 				break;
 		}

@@ -342,7 +342,8 @@ static void test_exchange(void **state)
 	mb_on_msg(f->m, 1, WIRE_GETPEERS, gp, gl, f->now, NOW);
 	assert_int_equal(f->r.nsent, 1);
 	assert_int_equal(f->r.sent_type[0], WIRE_PEERS);
-	assert_int_equal(pex_peers_decode(f->r.sent[0], f->r.sent_len[0], NULL, out, 128, &n, NULL), 0);
+	assert_int_equal(pex_peers_decode(f->r.sent[0], f->r.sent_len[0], NULL, out, 128, &n, NULL),
+	                 0);
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_not_equal(out[i].ip[13], 80); /* not the requester */
@@ -399,8 +400,8 @@ static void test_stale_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_seeds),         cmocka_unit_test(test_groups_backoff_bans),
-	    cmocka_unit_test(test_anchors),       cmocka_unit_test(test_exchange),
+	    cmocka_unit_test(test_seeds),      cmocka_unit_test(test_groups_backoff_bans),
+	    cmocka_unit_test(test_anchors),    cmocka_unit_test(test_exchange),
 	    cmocka_unit_test(test_stale_list),
 	};
 

@@ -132,7 +132,9 @@ static void test_hello_rules(void **state)
 		assert_int_equal(hello_decode(buf, n, &d), skip == 1 ? 0 : CH_EPROTO);
 	}
 	/* needed keys of the wrong type */
-	kv_t c[] = {{"v", 's', 0, "1"}, {"min", 'u', 1, NULL}, {"net", 's', 0, "main"},
+	kv_t c[] = {{"v", 's', 0, "1"},
+	            {"min", 'u', 1, NULL},
+	            {"net", 's', 0, "main"},
 	            {"port", 'u', 1, NULL}};
 	n = build(buf, sizeof(buf), c, 4);
 	assert_int_equal(hello_decode(buf, n, &d), CH_EPROTO);
@@ -166,8 +168,11 @@ static void test_hello_rules(void **state)
 	m[2] = 0;
 	assert_int_equal(hello_decode(buf, n, &d), CH_EPROTO);
 	/* a needed key twice */
-	kv_t e[] = {{"v", 'u', 1, NULL}, {"min", 'u', 1, NULL}, {"net", 's', 0, "main"},
-	            {"port", 'u', 1, NULL}, {"v", 'u', 2, NULL}};
+	kv_t e[] = {{"v", 'u', 1, NULL},
+	            {"min", 'u', 1, NULL},
+	            {"net", 's', 0, "main"},
+	            {"port", 'u', 1, NULL},
+	            {"v", 'u', 2, NULL}};
 	n = build(buf, sizeof(buf), e, 5);
 	assert_int_equal(hello_decode(buf, n, &d), CH_EPROTO);
 	/* optional keys of another type are ignored; a user agent is made
@@ -238,8 +243,9 @@ static void test_ping_reject(void **state)
 	/* {"reason": "bye"} by hand */
 	char r[200];
 	assert_int_equal(reject_encode("bye", buf, sizeof(buf)), 12);
-	assert_memory_equal(buf, "\x81\xa6reason\xa3"
-	                         "bye",
+	assert_memory_equal(buf,
+	                    "\x81\xa6reason\xa3"
+	                    "bye",
 	                    12);
 	assert_int_equal(reject_decode(buf, 12, r, sizeof(r)), 0);
 	assert_string_equal(r, "bye");

@@ -27,7 +27,7 @@
 #include <cmocka.h>
 
 /* The families proto/ owns (rule B): name prefixes, and one suffix. */
-static const char *const families[] = {"WIRE_",  "NOISE_",  "PEX_",  "HELLO_",
+static const char *const families[] = {"WIRE_", "NOISE_",  "PEX_",  "HELLO_",
                                        "PACK_", "CH_TAG_", "MP_TX_"};
 static const char *const family_suffix = "_INV_MAX";
 
@@ -50,7 +50,8 @@ static void setup_regexes(void)
 	compile(&re_enum, "^[ \t]+([A-Z][A-Z0-9_]*)[ \t]*=[ \t]*[-0-9(]");
 	compile(&re_case, "^[ \t]*case[ \t]+[0-9]+[ \t]*:");
 	compile(&re_switch, "switch[ \t]*\\(.*[^A-Za-z0-9_]type[ \t]*\\)");
-	compile(&re_type, "(\\.type[ \t]*=|[^A-Za-z0-9_]type[ \t]*[!=]=)[ \t]*[1-9][0-9]*[^0-9A-Za-z_]");
+	compile(&re_type,
+	        "(\\.type[ \t]*=|[^A-Za-z0-9_]type[ \t]*[!=]=)[ \t]*[1-9][0-9]*[^0-9A-Za-z_]");
 }
 
 /* match1: the first group of re in line, into out (cap bytes). */
@@ -97,7 +98,8 @@ static const char *check_line(const char *line, bool *in_type_switch)
 		*in_type_switch = true;
 	else if (strstr(line, "switch"))
 		*in_type_switch = false;
-	if (match1(&re_define, line, name, sizeof(name)) || match1(&re_enum, line, name, sizeof(name))) {
+	if (match1(&re_define, line, name, sizeof(name)) ||
+	    match1(&re_enum, line, name, sizeof(name))) {
 		if (is_proto_name(name))
 			return "A: defines a name proto/ defines";
 		if (in_family(name))
@@ -134,7 +136,8 @@ static int scan(const char *path, const struct stat *st, int flag, struct FTW *f
 {
 	(void)st, (void)f;
 	size_t l = strlen(path);
-	if (flag != FTW_F || l < 2 || (strcmp(path + l - 2, ".c") != 0 && strcmp(path + l - 2, ".h") != 0))
+	if (flag != FTW_F || l < 2 ||
+	    (strcmp(path + l - 2, ".c") != 0 && strcmp(path + l - 2, ".h") != 0))
 		return 0;
 	if (strcmp(path + l - strlen("test_proto_layout.c"), "test_proto_layout.c") == 0)
 		return 0; /* this file names the patterns it looks for */
@@ -185,12 +188,14 @@ static void test_rules(void **state)
 static void test_tree(void **state)
 {
 	(void)state;
-	static const char *const dirs[] = {"common", "shm", "services", "node", "tools", "tests", "bench"};
+	static const char *const dirs[] = {"common", "shm",   "services", "node",
+	                                   "tools",  "tests", "bench"};
 	violations = 0;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		assert_int_equal(nftw(dirs[i], scan, 16, FTW_PHYS), 0);
 	if (violations)
-		fail_msg("%d line(s) define protocol knowledge outside proto/ (listed above)", violations);
+		fail_msg("%d line(s) define protocol knowledge outside proto/ (listed above)",
+		         violations);
 }
 
 static int setup(void **state)

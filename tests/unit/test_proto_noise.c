@@ -262,10 +262,10 @@ static void test_frame_headers(void **state)
 		uint8_t type;
 		const char *name;
 		uint32_t max;
-	} table[] = {{1, "PING", 64},        {2, "PONG", 64},         {3, "GETPEERS", 64},
-	             {4, "PEERS", 16384},    {5, "INV", 40016},       {6, "GETDATA", 40016},
-	             {7, "NOTFOUND", 40016}, {8, "TX", 131072},       {9, "BLOCK", 777},
-	             {10, "REJECT", 512},    {11, "UNKNOWN", 0},      {0, "UNKNOWN", 0}};
+	} table[] = {{1, "PING", 64},        {2, "PONG", 64},    {3, "GETPEERS", 64},
+	             {4, "PEERS", 16384},    {5, "INV", 40016},  {6, "GETDATA", 40016},
+	             {7, "NOTFOUND", 40016}, {8, "TX", 131072},  {9, "BLOCK", 777},
+	             {10, "REJECT", 512},    {11, "UNKNOWN", 0}, {0, "UNKNOWN", 0}};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		assert_string_equal(wire_type_name(table[i].type), table[i].name);
 		assert_int_equal(wire_max_len(table[i].type, 777), table[i].max);

@@ -202,14 +202,14 @@ static void test_skip(void **state)
 	/* one value of each type, in an array */
 	static const char all[] =
 	    "\xdc\x00\x10"
-	    "\x01\xe0\xc0\xc2\xc3"                   /* fixints, nil, bools */
+	    "\x01\xe0\xc0\xc2\xc3"                     /* fixints, nil, bools */
 	    "\xcc\x01\xd1\x00\x01\xca\x00\x00\x00\x00" /* uint8, int16, float32 */
 	    "\xcb\x00\x00\x00\x00\x00\x00\x00\x00"     /* float64 */
-	    "\xa1x\xc4\x01y"                         /* str, bin */
+	    "\xa1x\xc4\x01y"                           /* str, bin */
 	    "\xd4\x01\x00\xd8\x01"
-	    "0123456789abcdef" /* fixext 1, 16 */
-	    "\xc7\x02\x01zz"   /* ext 8 */
-	    "\x81\xa1k\x90"    /* map {"k": []} */
+	    "0123456789abcdef"  /* fixext 1, 16 */
+	    "\xc7\x02\x01zz"    /* ext 8 */
+	    "\x81\xa1k\x90"     /* map {"k": []} */
 	    "\x92\x80\x91\xc0"; /* [{}, [nil]] */
 	pack_rd_t r = rd(all, sizeof(all) - 1, 0);
 	assert_true(pack_rd_skip(&r));

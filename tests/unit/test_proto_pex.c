@@ -44,11 +44,11 @@ static bool same(const pex_addr_t *a, const pex_addr_t *b)
 /* PEERS of 127.10.0.1:7433 and [2001:db8::5]:9000, byte by byte. */
 static void test_peers_vector(void **state)
 {
-	static const uint8_t want[] = {
-	    0x81, 0xa1, 'a', 0x92,                                         /* {"a": [ */
-	    0xc4, 6,    127, 10,   0,    1,    0x1d, 0x09,                 /* bin6 */
-	    0xc4, 18,   0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* bin18 */
-	    0,    0,    5,    0x23, 0x28};
+	static const uint8_t want[] = {0x81, 0xa1, 'a',  0x92,                         /* {"a": [ */
+	                               0xc4, 6,    127,  10,   0,    1,    0x1d, 0x09, /* bin6 */
+	                               0xc4, 18,   0x20, 0x01, 0x0d, 0xb8, 0,    0,
+	                               0,    0,    0,    0,    0,    0,    0, /* bin18 */
+	                               0,    0,    5,    0x23, 0x28};
 	pex_addr_t in[2], out[4];
 	uint8_t *buf = NULL;
 	size_t len = 0, n = 0;
@@ -83,8 +83,9 @@ static void test_peers_vector(void **state)
 	/* an empty list */
 	assert_int_equal(pex_peers_encode(in, 0, &buf, &len), 0);
 	assert_int_equal(len, 4);
-	assert_memory_equal(buf, "\x81\xa1"
-	                         "a\x90",
+	assert_memory_equal(buf,
+	                    "\x81\xa1"
+	                    "a\x90",
 	                    4);
 	assert_int_equal(pex_peers_decode(buf, len, NULL, out, 4, &n, NULL), 0);
 	assert_int_equal(n, 0);
@@ -130,8 +131,9 @@ static void test_peers_malformed(void **state)
 	                                                   "a\x01",
 	                                  4, NULL, out, 8, &n, NULL),
 	                 CH_EPROTO); /* "a" not an array */
-	assert_int_equal(pex_peers_decode((const uint8_t *)"\x92\x01\x02", 3, NULL, out, 8, &n, NULL),
-	                 CH_EPROTO); /* not a map */
+	assert_int_equal(
+	    pex_peers_decode((const uint8_t *)"\x92\x01\x02", 3, NULL, out, 8, &n, NULL),
+	    CH_EPROTO); /* not a map */
 	assert_int_equal(pex_peers_decode((const uint8_t *)"\x82\xa1"
 	                                                   "a\x90\xa1"
 	                                                   "a\x90",
@@ -171,8 +173,9 @@ static void test_peers_malformed(void **state)
 	assert_true(same(&back[1999], &many[1999]));
 	free(buf);
 	static uint8_t huge[WIRE_PEERS_MAX + 1];
-	memcpy(huge, "\x81\xa1"
-	             "a\x90",
+	memcpy(huge,
+	       "\x81\xa1"
+	       "a\x90",
 	       4);
 	assert_int_equal(pex_peers_decode(huge, sizeof(huge), NULL, back, 8, &n, NULL), CH_EPROTO);
 }

@@ -21,7 +21,7 @@ static void test_basics(void **state)
 	ch_tbucket_init(&b, 2.0, 10.0, 5 * S);
 	for (int i = 0; i < 10; i++)
 		assert_true(ch_tbucket_take(&b, 1, 5 * S));
-	assert_false(ch_tbucket_take(&b, 1, 5 * S)); /* empty */
+	assert_false(ch_tbucket_take(&b, 1, 5 * S));         /* empty */
 	assert_false(ch_tbucket_take(&b, 1, 5 * S + S / 4)); /* 0.5 accrued */
 	assert_true(ch_tbucket_take(&b, 1, 5 * S + S / 2));  /* 1.0 */
 	assert_false(ch_tbucket_take(&b, 1, 5 * S + S / 2));
