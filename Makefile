@@ -86,7 +86,10 @@ PROGRAMS   := $(NODE_BIN) $(SERVICE_BIN) $(TOOL_BIN)
 .PHONY: all deps test unit-test stress-test integration-test test-asan test-tsan \
         bench format format-check install clean demo
 .DEFAULT_GOAL := all
-.SECONDARY:
+# Objects made on the way to a program are kept.  Only objects: a blanket
+# .SECONDARY would also cover the headers named in the .d files, and a
+# header that moved away would then no longer force its users to rebuild.
+.PRECIOUS: $(BUILD)/obj/%.o
 
 all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(TOOLT_BIN) $(BENCH_BIN)
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
+
 typedef unsigned __int128 u128;
 
 /* A heap slot: the order key inline (no pointer chase to compare) and the
