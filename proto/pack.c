@@ -166,8 +166,8 @@ bool pack_rd_bin_hdr(pack_rd_t *r, uint32_t *len)
 	return true;
 }
 
-/* pack_rd_bin: in place: ids and encodings are never copied. */
-bool pack_rd_bin(pack_rd_t *r, const uint8_t **bin, uint32_t *len)
+/* pack_rd_bin_slow: in place: ids and encodings are never copied. */
+bool pack_rd_bin_slow(pack_rd_t *r, const uint8_t **bin, uint32_t *len)
 {
 	uint32_t n;
 	if (!pack_rd_bin_hdr(r, &n) || !pack_rd_raw(r, n, bin))
@@ -176,9 +176,9 @@ bool pack_rd_bin(pack_rd_t *r, const uint8_t **bin, uint32_t *len)
 	return true;
 }
 
-/* pack_rd_uint: positive fixint or uint8..64; signed and float forms are
- * another type. */
-bool pack_rd_uint(pack_rd_t *r, uint64_t *v)
+/* pack_rd_uint_slow: positive fixint or uint8..64; signed and float
+ * forms are another type. */
+bool pack_rd_uint_slow(pack_rd_t *r, uint64_t *v)
 {
 	static const uint64_t min[4] = {128, 256, 65536, (uint64_t)UINT32_MAX + 1};
 	uint8_t b;

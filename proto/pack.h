@@ -62,16 +62,40 @@ bool pack_rd_map(pack_rd_t *r, uint32_t *n);
 bool pack_rd_array(pack_rd_t *r, uint32_t *n);
 /* pack_rd_str: a string, in place (not NUL-terminated). */
 bool pack_rd_str(pack_rd_t *r, const char **s, uint32_t *len);
-/* pack_rd_bin: a binary, in place. */
-bool pack_rd_bin(pack_rd_t *r, const uint8_t **b, uint32_t *len);
+/* pack_rd_bin_slow, pack_rd_uint_slow: the general cases of pack_rd_bin
+ * and pack_rd_uint below (call those). */
+bool pack_rd_bin_slow(pack_rd_t *r, const uint8_t **b, uint32_t *len);
+bool pack_rd_uint_slow(pack_rd_t *r, uint64_t *v);
+
+/* pack_rd_bin: a binary, in place.  Inline for the common bin8 (an id, a
+ * key): lists of ids are the bulk of what peers send. */
+static inline bool pack_rd_bin(pack_rd_t *r, const uint8_t **b, uint32_t *len)
+{
+	size_t left = (size_t)(r->end - r->p);
+	if (!r->err && left >= 2 && r->p[0] == 0xc4 && left - 2 >= r->p[1]) {
+		*len = r->p[1];
+		*b = r->p + 2;
+		r->p += 2 + *len;
+		return true;
+	}
+	return pack_rd_bin_slow(r, b, len);
+}
 /* pack_rd_bin_hdr: only the header of a binary: its length, so a decoder
  * can refuse an oversized value before looking for its bytes; the bytes
  * follow with pack_rd_raw. */
 bool pack_rd_bin_hdr(pack_rd_t *r, uint32_t *len);
 /* pack_rd_raw: the next len bytes, in place. */
 bool pack_rd_raw(pack_rd_t *r, uint64_t len, const uint8_t **p);
-/* pack_rd_uint: a non-negative integer (positive fixint, uint 8..64). */
-bool pack_rd_uint(pack_rd_t *r, uint64_t *v);
+/* pack_rd_uint: a non-negative integer (positive fixint, uint 8..64);
+ * inline for a positive fixint. */
+static inline bool pack_rd_uint(pack_rd_t *r, uint64_t *v)
+{
+	if (!r->err && r->p < r->end && r->p[0] < 0x80) {
+		*v = *r->p++;
+		return true;
+	}
+	return pack_rd_uint_slow(r, v);
+}
 /* pack_rd_skip: one value of any type, containers included. */
 bool pack_rd_skip(pack_rd_t *r);
 
