@@ -29,6 +29,7 @@ struct src {
 	const char *path; /* SRC_FILE */
 	size_t line;      /* SRC_FILE: current line number */
 	size_t *seen;     /* per option: line (or 1) where this source set it */
+	uint8_t *from;    /* per option: the source that set it last, or NULL */
 	char *err;
 	size_t errcap;
 };
@@ -444,6 +445,10 @@ static int apply(struct src *s, size_t i, const char *val)
 	if (!multi && !first && s->kind == SRC_FILE)
 		return fail(s, k, klen, CH_EINVAL, "given twice (first on line %zu)", s->seen[i]);
 	s->seen[i] = s->kind == SRC_FILE ? s->line : 1;
+	if (s->from != NULL)
+		s->from[i] = s->kind == SRC_FILE   ? CH_CFG_FROM_FILE
+		             : s->kind == SRC_ARGS ? CH_CFG_FROM_FLAG
+		                                   : CH_CFG_FROM_DEFAULT;
 	switch (o->type) {
 	case CH_CFG_STR: {
 		size_t cap = multi ? CH_CFG_STRS_LEN : o->size;
@@ -671,6 +676,12 @@ static int file_line(struct src *s, char *line, char *vbuf)
 int ch_cfg_parse_file(const ch_cfg_opt_t *opts, size_t n, void *settings, const char *path,
                       char *err, size_t errcap)
 {
+	return ch_cfg_parse_file_from(opts, n, settings, path, NULL, err, errcap);
+}
+
+int ch_cfg_parse_file_from(const ch_cfg_opt_t *opts, size_t n, void *settings, const char *path,
+                           uint8_t *from, char *err, size_t errcap)
+{
 	struct src s;
 	char *line = NULL, *vbuf = NULL;
 	char ebuf[128];
@@ -687,6 +698,7 @@ int ch_cfg_parse_file(const ch_cfg_opt_t *opts, size_t n, void *settings, const 
 		return rc;
 	}
 	s.path = path;
+	s.from = from;
 	f = fopen(path, "re");
 	if (f == NULL) {
 		int e = errno;
@@ -802,12 +814,19 @@ static int walk_args(struct src *s, int argc, char **argv, int *argi, long want,
 int ch_cfg_parse_args(const ch_cfg_opt_t *opts, size_t n, void *settings, int argc, char **argv,
                       int *argi_out, char *err, size_t errcap)
 {
+	return ch_cfg_parse_args_from(opts, n, settings, argc, argv, argi_out, NULL, err, errcap);
+}
+
+int ch_cfg_parse_args_from(const ch_cfg_opt_t *opts, size_t n, void *settings, int argc,
+                           char **argv, int *argi_out, uint8_t *from, char *err, size_t errcap)
+{
 	struct src s;
 	int rc;
 
 	if (settings == NULL || argc < 0 || (argv == NULL && argc > 0))
 		return CH_EINVAL;
 	rc = src_begin(&s, SRC_ARGS, opts, n, settings, err, errcap);
+	s.from = from;
 	if (rc == 0)
 		rc = walk_args(&s, argc, argv, argi_out, -1, NULL);
 	src_end(&s);
@@ -905,5 +924,103 @@ void ch_cfg_usage(const ch_cfg_opt_t *opts, size_t n, FILE *out)
 		if (extra[0] != '\0')
 			fprintf(out, " (%s)", extra);
 		fputc('\n', out);
+	}
+}
+
+/* value_str: value k of option o (k > 0 only for lists) as it is written
+ * in a config file: durations and sizes in their units, strings quoted when
+ * empty or holding a space, '#' or a quote. */
+static void value_str(const ch_cfg_opt_t *o, const void *settings, size_t k, char *buf, size_t cap)
+{
+	const char *field = (const char *)settings + o->offset;
+	bool multi = (o->flags & CH_CFG_MULTI) != 0;
+	const char *str = NULL;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	switch (o->type) {
+	case CH_CFG_STR:
+		str = multi ? ((const ch_cfg_strs_t *)(const void *)field)->v[k] : field;
+		break;
+	case CH_CFG_HOSTPORT:
+		str = multi ? ((const ch_cfg_hostports_t *)(const void *)field)->v[k].str
+		            : ((const ch_hostport_t *)(const void *)field)->str;
+		break;
+	case CH_CFG_INT: {
+		int64_t v;
+		memcpy(&v, field, sizeof(v));
+		append(buf, cap, &off, "%" PRId64, v);
+		return;
+	}
+	case CH_CFG_BOOL:
+		append(buf, cap, &off, "%s", *(const bool *)(const void *)field ? "true" : "false");
+		return;
+	case CH_CFG_DURATION:
+	case CH_CFG_SIZE: {
+		uint64_t v;
+		memcpy(&v, field, sizeof(v));
+		if (o->type == CH_CFG_DURATION)
+			fmt_duration(v, buf, cap);
+		else
+			fmt_size(v, buf, cap);
+		return;
+	}
+	case CH_CFG_LOGLEVEL: {
+		static const char *const names[] = {"error", "warn", "info", "debug"};
+		int v;
+		memcpy(&v, field, sizeof(v));
+		append(buf, cap, &off, "%s", v >= 0 && v < 4 ? names[v] : "?");
+		return;
+	}
+	}
+	if (str[0] != '\0' && strpbrk(str, " \t#\"\\") == NULL) {
+		append(buf, cap, &off, "%s", str);
+		return;
+	}
+	append(buf, cap, &off, "\"");
+	for (const char *c = str; *c; c++)
+		append(buf, cap, &off, "%s%c", (*c == '"' || *c == '\\') ? "\\" : "", *c);
+	append(buf, cap, &off, "\"");
+}
+
+/* list_len: how many values a list option holds. */
+static size_t list_len(const ch_cfg_opt_t *o, const void *settings)
+{
+	const char *field = (const char *)settings + o->offset;
+
+	if (o->type == CH_CFG_HOSTPORT)
+		return ((const ch_cfg_hostports_t *)(const void *)field)->n;
+	return ((const ch_cfg_strs_t *)(const void *)field)->n;
+}
+
+void ch_cfg_print(const ch_cfg_opt_t *opts, size_t n, const void *settings, const uint8_t *from,
+                  FILE *out)
+{
+	static const char *const names[] = {"default", "file", "flag", "derived"};
+
+	if (opts == NULL || settings == NULL || out == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const ch_cfg_opt_t *o = &opts[i];
+		const char *whence = from != NULL && from[i] < 4 ? names[from[i]] : NULL;
+		bool multi = (o->flags & CH_CFG_MULTI) != 0;
+		size_t count = multi ? list_len(o, settings) : 1;
+		char val[CH_CFG_LINE_MAX + 1];
+
+		if (o->key == NULL || (o->flags & CH_CFG_ARGONLY))
+			continue;
+		if (count == 0 ||
+		    (!multi && o->type == CH_CFG_HOSTPORT &&
+		     ((const ch_hostport_t *)(const void *)((const char *)settings + o->offset))
+		             ->str[0] == '\0')) {
+			fprintf(out, "# %s is not set%s%s\n", o->key, whence ? "  # " : "",
+			        whence ? whence : "");
+			continue;
+		}
+		for (size_t k = 0; k < count; k++) {
+			value_str(o, settings, k, val, sizeof(val));
+			fprintf(out, "%s = %s%s%s\n", o->key, val, whence ? "  # " : "",
+			        whence ? whence : "");
+		}
 	}
 }

@@ -165,6 +165,29 @@ int ch_cfg_parse_file(const ch_cfg_opt_t *opts, size_t n, void *settings, const 
 int ch_cfg_parse_args(const ch_cfg_opt_t *opts, size_t n, void *settings, int argc, char **argv,
                       int *argi_out, char *err, size_t errcap);
 
+/* Where a value came from, for ch_cfg_print. */
+typedef enum ch_cfg_from {
+	CH_CFG_FROM_DEFAULT = 0,
+	CH_CFG_FROM_FILE,
+	CH_CFG_FROM_FLAG,
+	CH_CFG_FROM_DERIVED, /* computed by the program from other values */
+} ch_cfg_from_t;
+
+/* ch_cfg_parse_file_from / ch_cfg_parse_args_from: as above, and from[i]
+ * (an array of n bytes, ch_cfg_from_t values; may be NULL) records which
+ * options this source set. */
+int ch_cfg_parse_file_from(const ch_cfg_opt_t *opts, size_t n, void *settings, const char *path,
+                           uint8_t *from, char *err, size_t errcap);
+int ch_cfg_parse_args_from(const ch_cfg_opt_t *opts, size_t n, void *settings, int argc,
+                           char **argv, int *argi_out, uint8_t *from, char *err, size_t errcap);
+
+/* ch_cfg_print: every option but the command-line-only ones as "key =
+ * value" in config-file syntax (a list one line per value; an unset one as
+ * a comment), each followed by "  # default", "# file", "# flag" or
+ * "# derived" when from (n bytes) is given.  The output parses back. */
+void ch_cfg_print(const ch_cfg_opt_t *opts, size_t n, const void *settings, const uint8_t *from,
+                  FILE *out);
+
 /* ch_cfg_find_arg: looks for "--key V" or "--key=V" among the flags of argv
  * (with the same stopping rules as ch_cfg_parse_args) without applying
  * anything, so a program can find --config before parsing the file.  The

@@ -135,8 +135,14 @@ static const ch_cfg_opt_t node_opts[] = {
      .def = "8",
      .min = 1,
      .max = 4096,
-     .help = "inbound peers per address group (/16 IPv4, /32 IPv6)",
+     .help = "inbound peers per address group (see netgroup)",
      CH_CFG_AT(C, max_per_group)},
+    {.key = "netgroup",
+     .type = CH_CFG_STR,
+     .def = "auto",
+     .help = "address groups: auto (public /16 or /32; a private address alone; loopback "
+             "address and port), prefix (/16 or /32 always) or address",
+     CH_CFG_AT(C, netgroup)},
     {.key = "max-handshakes",
      .type = CH_CFG_INT,
      .def = "64",
@@ -244,9 +250,35 @@ static const ch_cfg_opt_t node_opts[] = {
      .flags = CH_CFG_NOVALUE | CH_CFG_ARGONLY,
      .help = "print the version",
      CH_CFG_AT(C, version)},
+    {.key = "print-config",
+     .type = CH_CFG_BOOL,
+     .flags = CH_CFG_NOVALUE | CH_CFG_ARGONLY,
+     .help = "print the effective configuration, each value with where it came from, and exit",
+     CH_CFG_AT(C, print_config)},
 };
 
 #define NOPTS (sizeof(node_opts) / sizeof(node_opts[0]))
+_Static_assert(NOPTS <= CH_NODE_CONFIG_KEYS_MAX, "raise CH_NODE_CONFIG_KEYS_MAX");
+
+/* opt_index: the schema position of key (it must exist). */
+static size_t opt_index(const char *key)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(node_opts[i].key, key) == 0)
+			return i;
+	return 0;
+}
+
+/* derived: marks key as computed from other values. */
+static void derived(ch_node_config_t *c, const char *key)
+{
+	c->from[opt_index(key)] = CH_CFG_FROM_DERIVED;
+}
+
+void ch_node_config_print(const ch_node_config_t *c, FILE *out)
+{
+	ch_cfg_print(node_opts, NOPTS, c, c->from, out);
+}
 
 void ch_node_config_usage(FILE *out)
 {
@@ -274,11 +306,12 @@ int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_ou
 		return rc;
 	const char *path = NULL;
 	if (ch_cfg_find_arg(node_opts, NOPTS, argc, argv, "config", &path) == 0) {
-		rc = ch_cfg_parse_file(node_opts, NOPTS, c, path, err, errcap);
+		rc = ch_cfg_parse_file_from(node_opts, NOPTS, c, path, c->from, err, errcap);
 		if (rc)
 			return rc;
 	}
-	rc = ch_cfg_parse_args(node_opts, NOPTS, c, argc, argv, argi_out, err, errcap);
+	rc =
+	    ch_cfg_parse_args_from(node_opts, NOPTS, c, argc, argv, argi_out, c->from, err, errcap);
 	if (rc)
 		return rc;
 	if (c->help || c->version)
@@ -294,9 +327,12 @@ int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_ou
 			snprintf(err, errcap, "datadir: $HOME/.chorus is too long");
 			return CH_EINVAL;
 		}
+		derived(c, "datadir");
 	}
-	if (c->dht_port == 0)
+	if (c->dht_port == 0) {
 		c->dht_port = c->listen.port;
+		derived(c, "dht-port");
+	}
 	if (!network_ok(c->network)) {
 		snprintf(err, errcap, "network: \"%s\" must be lowercase letters, digits and '-'",
 		         c->network);
@@ -306,10 +342,25 @@ int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_ou
 		snprintf(err, errcap, "cipher: \"%s\" is not auto or chacha20-poly1305", c->cipher);
 		return CH_EINVAL;
 	}
-	if (c->max_outbound >= c->max_peers) {
-		snprintf(err, errcap, "max-outbound: %lld must be below max-peers %lld",
-		         (long long)c->max_outbound, (long long)c->max_peers);
+	if (ch_netgroup_mode_parse(c->netgroup, &c->netgroup_mode) != 0) {
+		snprintf(err, errcap, "netgroup: \"%s\" is not auto, prefix or address",
+		         c->netgroup);
 		return CH_EINVAL;
+	}
+	if (c->max_outbound >= c->max_peers) {
+		/* A user who lowered max-peers alone gets the outbound share that
+		 * fits, leaving one slot for inbound; both set by hand is a
+		 * contradiction to point out. */
+		if (c->from[opt_index("max-outbound")] != CH_CFG_FROM_DEFAULT) {
+			snprintf(
+			    err, errcap,
+			    "max-outbound %lld must be below max-peers %lld: lower max-outbound "
+			    "or raise max-peers",
+			    (long long)c->max_outbound, (long long)c->max_peers);
+			return CH_EINVAL;
+		}
+		c->max_outbound = c->max_peers - 1;
+		derived(c, "max-outbound");
 	}
 	if ((c->ring_size & (c->ring_size - 1)) != 0) {
 		snprintf(err, errcap, "ring-size: %llu is not a power of two",
@@ -319,6 +370,7 @@ int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_ou
 	if (c->ring_max_msg == 0) { /* auto: a quarter of the ring, 64 KiB .. 1 MiB */
 		uint64_t q = c->ring_size / 4;
 		c->ring_max_msg = q < 65536 ? 65536 : q > (1u << 20) ? (1u << 20) : q;
+		derived(c, "ring-max-msg");
 	} else if (c->ring_max_msg < 65536) {
 		snprintf(err, errcap, "ring-max-msg: %llu is below the minimum 64k",
 		         (unsigned long long)c->ring_max_msg);

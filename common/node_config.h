@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "netgroup.h"
 
 /* Exit status of a process that must not be restarted (bad configuration,
  * unusable datadir): chorusd shuts the node down with a message instead.
@@ -21,6 +22,8 @@
 
 #define CH_NETWORK_MAX 32
 #define CH_PATH_MAX    256
+/* Most keys the node schema may have (the size of the from[] record). */
+#define CH_NODE_CONFIG_KEYS_MAX 96
 
 typedef struct ch_node_config {
 	char config[CH_PATH_MAX];
@@ -45,6 +48,8 @@ typedef struct ch_node_config {
 	uint64_t handshake_timeout_ms;
 	uint64_t idle_timeout_ms;
 	int64_t max_per_group;
+	char netgroup[16];                /* auto, prefix or address */
+	ch_netgroup_mode_t netgroup_mode; /* derived from netgroup */
 	int64_t max_handshakes;
 	int64_t peer_msg_rate;
 	uint64_t peer_byte_rate;
@@ -64,11 +69,16 @@ typedef struct ch_node_config {
 	/* command-line only */
 	bool help;
 	bool version;
+	bool print_config;
+	/* where each value came from (ch_cfg_from_t), by schema position */
+	uint8_t from[CH_NODE_CONFIG_KEYS_MAX];
 } ch_node_config_t;
 
 /* ch_node_config_load: defaults, then the file named by --config (if any),
  * then the flags of argv.  Fills in derived values (datadir ~/.chorus,
- * dht-port = listen port) and checks values against each other.  *argi_out
+ * dht-port = listen port, netgroup mode, max-outbound lowered to fit a
+ * small max-peers when it was not set) and checks values against each
+ * other.  *argi_out
  * gets the index of the first argument that is not a flag.  Returns 0, or
  * CH_EINVAL/CH_ENOENT/CH_ERANGE with a one-line message naming the key. */
 int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_out, char *err,
@@ -76,5 +86,10 @@ int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_ou
 
 /* ch_node_config_usage: prints every key with its default and help. */
 void ch_node_config_usage(FILE *out);
+
+/* ch_node_config_print: the effective configuration in config-file syntax,
+ * each line saying where its value came from (default, file, flag,
+ * derived). */
+void ch_node_config_print(const ch_node_config_t *c, FILE *out);
 
 #endif

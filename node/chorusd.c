@@ -517,6 +517,10 @@ int main(int argc, char **argv)
 		printf("chorusd %s\n", CHORUS_VERSION);
 		return 0;
 	}
+	if (n->cfg.print_config) {
+		ch_node_config_print(&n->cfg, stdout);
+		return 0;
+	}
 	if (argi < argc) {
 		fprintf(stderr, "chorusd: unexpected argument '%s' (see --help)\n", argv[argi]);
 		return EXIT_USAGE;

@@ -42,6 +42,7 @@ struct ab {
 	uint8_t key[AB_KEY_LEN];
 	ab_rand_fn rand;
 	void *rand_arg;
+	ch_netgroup_mode_t netgroup;
 	ab_entry_t *e; /* entries, ecap slots */
 	uint32_t ecap;
 	uint32_t ehigh;   /* slots ever used */
@@ -142,34 +143,20 @@ bool ab_addr_valid(const ab_addr_t *a)
 	return memcmp(a->ip, zero, 16) != 0 && a->ip[0] != 0xff;
 }
 
-/* ab_group_of: /16 of IPv4, /32 of IPv6, as transport counts groups. */
-void ab_group_of(const ab_addr_t *a, ab_group_t *g)
+/* ab_group_of / ab_group_eq / ab_group_str: common/netgroup's groups. */
+void ab_group_of(const ab_addr_t *a, ch_netgroup_mode_t mode, ab_group_t *g)
 {
-	memset(g, 0, sizeof(*g));
-	if (pex_addr_is_v4(a, NULL)) {
-		g->b[0] = 4;
-		memcpy(g->b + 1, a->ip + 12, 2);
-	} else {
-		g->b[0] = 6;
-		memcpy(g->b + 1, a->ip, 4);
-	}
+	ch_netgroup_of(a->ip, a->port, mode, g);
 }
 
-/* ab_group_eq: groups compare as bytes. */
 bool ab_group_eq(const ab_group_t *a, const ab_group_t *b)
 {
-	return memcmp(a->b, b->b, sizeof(a->b)) == 0;
+	return ch_netgroup_eq(a, b);
 }
 
-/* ab_group_str: a group as people read it. */
 const char *ab_group_str(const ab_group_t *g, char *buf, size_t cap)
 {
-	if (g->b[0] == 4)
-		snprintf(buf, cap, "%u.%u", g->b[1], g->b[2]);
-	else
-		snprintf(buf, cap, "%x:%x", (unsigned)(g->b[1] << 8 | g->b[2]),
-		         (unsigned)(g->b[3] << 8 | g->b[4]));
-	return buf;
+	return ch_netgroup_str(g, buf, cap);
 }
 
 /* ---------------------------------------------------------------- hashing */
@@ -200,7 +187,7 @@ static uint32_t tried_bucket(const ab_t *b, const ab_addr_t *a)
 	buf[17] = (uint8_t)(a->port >> 8);
 	buf[18] = (uint8_t)a->port;
 	h1 = khash(b, buf, 19) % AB_TRIED_BUCKETS_PER_GROUP;
-	ab_group_of(a, &g);
+	ab_group_of(a, b->netgroup, &g);
 	buf[0] = 't';
 	memcpy(buf + 1, g.b, sizeof(g.b));
 	memcpy(buf + 1 + sizeof(g.b), &h1, 8);
@@ -216,8 +203,8 @@ static uint32_t new_bucket(const ab_t *b, const ab_addr_t *a, const ab_addr_t *s
 	ab_group_t ga, gs;
 	uint64_t h1;
 
-	ab_group_of(a, &ga);
-	ab_group_of(src, &gs);
+	ab_group_of(a, b->netgroup, &ga);
+	ab_group_of(src, b->netgroup, &gs);
 	buf[0] = 'N';
 	memcpy(buf + 1, ga.b, sizeof(ga.b));
 	memcpy(buf + 1 + sizeof(ga.b), gs.b, sizeof(gs.b));
@@ -486,6 +473,7 @@ ab_t *ab_new(const ab_config_t *cfg)
 	if (cfg != NULL) {
 		b->rand = cfg->rand;
 		b->rand_arg = cfg->rand_arg;
+		b->netgroup = cfg->netgroup;
 	}
 	b->freehead = -1;
 	b->heads = malloc(AB_HASH_HEADS * sizeof(int32_t));

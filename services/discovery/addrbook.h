@@ -22,8 +22,8 @@
  *     slot is only given up by an entry that is "terrible" (too old, too
  *     many failures) or that has other references.
  *
- * Groups are /16 for IPv4 and /32 for IPv6 (transport's max-per-group
- * uses the same).  The hash key is random per book and persisted with it,
+ * Groups are common/netgroup's, the same that transport's max-per-group
+ * uses.  The hash key is random per book and persisted with it,
  * so an outsider cannot compute which addresses collide.
  *
  * Everything is bounded by construction: an entry lives only while a
@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netgroup.h"
 #include "pex.h"
 
 /* Bitcoin Core's table geometry (addrman.h). */
@@ -72,14 +73,12 @@
  * IPv6 (::ffff:a.b.c.d), port in host order. */
 typedef pex_addr_t ab_addr_t;
 
-/* An address group: family (4 or 6) then the /16 or /32 prefix. */
-typedef struct ab_group {
-	uint8_t b[5];
-} ab_group_t;
+/* An address group (common/netgroup.h: one definition for the node). */
+typedef ch_netgroup_t ab_group_t;
 
 /* Longest text of an address ("[v6]:port") and of a group, NUL included. */
 #define AB_ADDR_STR_MAX  56
-#define AB_GROUP_STR_MAX 24
+#define AB_GROUP_STR_MAX CH_NETGROUP_STR_MAX
 
 typedef enum ab_table {
 	AB_ANY = 0,
@@ -111,6 +110,7 @@ typedef void (*ab_rand_fn)(void *arg, void *buf, size_t n);
 typedef struct ab_config {
 	ab_rand_fn rand; /* NULL: libsodium's randombytes_buf */
 	void *rand_arg;
+	ch_netgroup_mode_t netgroup; /* how buckets group addresses (0: auto) */
 } ab_config_t;
 
 typedef struct ab ab_t;
@@ -132,7 +132,7 @@ bool ab_addr_valid(const ab_addr_t *a);
 
 /* ab_group_of / ab_group_eq / ab_group_str: the group of an address
  * ("127.10" for IPv4, "2001:db8" for IPv6). */
-void ab_group_of(const ab_addr_t *a, ab_group_t *g);
+void ab_group_of(const ab_addr_t *a, ch_netgroup_mode_t mode, ab_group_t *g);
 bool ab_group_eq(const ab_group_t *a, const ab_group_t *b);
 const char *ab_group_str(const ab_group_t *g, char *buf, size_t cap);
 

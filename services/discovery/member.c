@@ -804,15 +804,22 @@ void mb_on_msg(mb_t *m, uint64_t handle, uint8_t type, const uint8_t *payload, s
 }
 
 /* mb_add_candidates: DHT members into the book (never a dial). */
-void mb_add_candidates(mb_t *m, const ab_addr_t *a, size_t n, uint64_t wall_ms)
+size_t mb_add_candidates(mb_t *m, const ab_addr_t *a, size_t n, uint64_t wall_ms)
 {
+	size_t fresh = 0;
+
 	m->wall_ms = wall_ms;
 	for (size_t i = 0; i < n; i++) {
+		bool known;
+
 		if (is_self(m, &a[i]))
 			continue;
 		m->st.dht_candidates++;
+		known = ab_find(m->book, &a[i]) != NULL;
 		ab_add(m->book, &a[i], &a[i], wall_ms, wall_ms, NULL);
+		fresh += !known && ab_find(m->book, &a[i]) != NULL;
 	}
+	return fresh;
 }
 
 /* ---------------------------------------------------------------- dialing */
@@ -835,7 +842,7 @@ static void collect_groups(mb_t *m)
 				continue;
 			a = &m->pend[i - m->npeers].addr;
 		}
-		ab_group_of(a, &m->groups[m->ngroups++]);
+		ab_group_of(a, m->c.netgroup, &m->groups[m->ngroups++]);
 	}
 }
 
@@ -844,7 +851,7 @@ static bool group_used(const mb_t *m, const ab_addr_t *a)
 {
 	ab_group_t g;
 
-	ab_group_of(a, &g);
+	ab_group_of(a, m->c.netgroup, &g);
 	for (uint32_t i = 0; i < m->ngroups; i++)
 		if (ab_group_eq(&m->groups[i], &g))
 			return true;
@@ -912,7 +919,7 @@ static bool dial(mb_t *m, const ab_addr_t *a, const uint8_t *pk, mb_kind_t kind,
 	if (kind != MB_FEELER) {
 		ab_group_t g;
 
-		ab_group_of(a, &g);
+		ab_group_of(a, m->c.netgroup, &g);
 		if (m->ngroups < MB_MAX_GROUPS)
 			m->groups[m->ngroups++] = g;
 	}
@@ -1151,6 +1158,7 @@ typedef struct grp_count {
 typedef struct grp_acc {
 	grp_count_t *v;
 	size_t n;
+	ch_netgroup_mode_t mode;
 } grp_acc_t;
 
 /* grp_collect: one row per entry; merged after sorting. */
@@ -1158,7 +1166,7 @@ static void grp_collect(void *arg, const ab_entry_t *e)
 {
 	grp_acc_t *a = arg;
 
-	ab_group_of(&e->addr, &a->v[a->n].g);
+	ab_group_of(&e->addr, a->mode, &a->v[a->n].g);
 	a->v[a->n].nnew = !e->tried;
 	a->v[a->n].ntried = e->tried;
 	a->n++;
@@ -1188,7 +1196,8 @@ static int grp_by_size(const void *a, const void *b)
 /* write_groups: "groups_total" and the largest MB_STATUS_GROUPS groups. */
 static void write_groups(mb_t *m, ch_mpw_t *w)
 {
-	grp_acc_t a = {calloc(ab_count(m->book, AB_ANY) + 1, sizeof(grp_count_t)), 0};
+	grp_acc_t a = {calloc(ab_count(m->book, AB_ANY) + 1, sizeof(grp_count_t)), 0,
+	               m->c.netgroup};
 	size_t ng = 0, shown;
 	char gs[AB_GROUP_STR_MAX];
 

@@ -129,6 +129,7 @@ typedef struct mb_config {
 	uint32_t nseeds;
 	ab_rand_fn rand; /* NULL: libsodium */
 	void *rand_arg;
+	ch_netgroup_mode_t netgroup; /* outbound diversity groups (0: auto) */
 } mb_config_t;
 
 /* A connection as transport reports it. */
@@ -194,8 +195,9 @@ void mb_on_msg(mb_t *m, uint64_t handle, uint8_t type, const uint8_t *payload, s
                uint64_t now_ns, uint64_t wall_ms);
 
 /* mb_add_candidates: addresses from the DHT; each is its own source (it
- * announced itself).  Ourselves are skipped. */
-void mb_add_candidates(mb_t *m, const ab_addr_t *a, size_t n, uint64_t wall_ms);
+ * announced itself).  Ourselves are skipped.  Returns how many the book did
+ * not know before. */
+size_t mb_add_candidates(mb_t *m, const ab_addr_t *a, size_t n, uint64_t wall_ms);
 
 /* mb_tick: the policy (see the top).  Returns how many actions it took. */
 int mb_tick(mb_t *m, uint64_t now_ns, uint64_t wall_ms);

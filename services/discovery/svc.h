@@ -38,8 +38,10 @@
 /* The book is rewritten at most this often while it changes. */
 #define DISC_BOOK_SAVE_NS (5ull * 1000000000ull)
 /* DHT membership: announce and get_peers under SHA-1("chorus:" +
- * network) every DISC_ANNOUNCE_NS (+-20 %), every DISC_ANNOUNCE_FAST_NS
- * while below the outbound target. */
+ * network) every DISC_ANNOUNCE_NS (+-20 %); while below the outbound
+ * target every DISC_ANNOUNCE_FAST_NS, doubling (up to DISC_ANNOUNCE_NS)
+ * after each round that brought no address the book did not know, so a
+ * network too small to reach the target does not keep asking the DHT. */
 #define DISC_ANNOUNCE_NS      (60ull * 1000000000ull)
 #define DISC_ANNOUNCE_FAST_NS (5ull * 1000000000ull)
 /* A dial with no outcome this long after the handshake timeout failed. */
@@ -67,6 +69,7 @@ typedef struct disc {
 	uint8_t member_ih[DHT_ID_LEN]; /* SHA-1("chorus:" + network) */
 	uint16_t tcp_port;
 	uint64_t next_announce;
+	uint64_t announce_fast_ns; /* the current interval below target */
 	bool announcing;
 	uint64_t announces, announce_found; /* rounds, peers found by the last */
 } disc_t;

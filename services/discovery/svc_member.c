@@ -181,8 +181,10 @@ static void load_book(disc_t *x)
 			             x->book_path);
 		CH_LOG_WARN("address book %s is corrupt; kept as %s, starting a fresh book",
 		            x->book_path, aside);
+		ab_config_t bc = {.netgroup = ch_svc_config(x->svc)->netgroup_mode};
+
 		ab_destroy(&x->book);
-		x->book = ab_new(NULL);
+		x->book = ab_new(&bc);
 	} else if (rc != CH_ENOENT) {
 		CH_LOG_WARN("cannot read address book %s: %s", x->book_path, ch_strerror(rc));
 	}
@@ -206,13 +208,16 @@ int disc_member_init(disc_t *x)
 	snprintf(x->book_path, sizeof(x->book_path), "%s/%s", cfg->datadir, DISC_BOOK_FILE);
 	snprintf(x->anchors_path, sizeof(x->anchors_path), "%s/%s", cfg->datadir,
 	         DISC_ANCHORS_FILE);
-	x->book = ab_new(NULL);
+	ab_config_t bc = {.netgroup = cfg->netgroup_mode};
+
+	x->book = ab_new(&bc);
 	if (x->book == NULL)
 		return CH_ENOMEM;
 	load_book(x);
 	if (x->book == NULL)
 		return CH_ENOMEM;
 	c.target = cfg->max_outbound > 0 ? (uint32_t)cfg->max_outbound : 0;
+	c.netgroup = cfg->netgroup_mode;
 	c.block_relay = MB_ANCHORS;
 	c.dial_timeout_ns = cfg->handshake_timeout_ms * 1000000ull + DISC_DIAL_SLACK_NS;
 	memcpy(c.self_pk, x->ident.pk.b, 32);
@@ -253,7 +258,7 @@ static void on_announced(void *arg, const dht_result_t *r)
 	ab_addr_t a[DHT_MAX_RESULT_PEERS];
 	size_t n = 0;
 	uint64_t now = ch_mono_ns();
-	uint64_t base = mb_below_target(x->mb) ? DISC_ANNOUNCE_FAST_NS : DISC_ANNOUNCE_NS;
+	uint64_t base;
 
 	x->announcing = false;
 	x->announces++;
@@ -266,7 +271,13 @@ static void on_announced(void *arg, const dht_result_t *r)
 			n++;
 	}
 	x->announce_found = n;
-	mb_add_candidates(x->mb, a, n, ch_wall_ms());
+	if (mb_add_candidates(x->mb, a, n, ch_wall_ms()) > 0 || x->announce_fast_ns == 0)
+		x->announce_fast_ns = DISC_ANNOUNCE_FAST_NS;
+	else if (x->announce_fast_ns < DISC_ANNOUNCE_NS)
+		x->announce_fast_ns = x->announce_fast_ns * 2 < DISC_ANNOUNCE_NS
+		                          ? x->announce_fast_ns * 2
+		                          : DISC_ANNOUNCE_NS;
+	base = mb_below_target(x->mb) ? x->announce_fast_ns : DISC_ANNOUNCE_NS;
 	x->next_announce =
 	    now + base - base / 5 + randombytes_uniform(1000) * (base / 5 * 2) / 1000;
 }
@@ -347,6 +358,11 @@ void disc_member_write(disc_t *x, ch_mpw_t *out)
 	mb_write_status(x->mb, out, 3, now, ch_wall_ms());
 	ch_mpw_kv_u64(out, "dht_rounds", x->announces);
 	ch_mpw_kv_u64(out, "dht_last_found", x->announce_found);
+	ch_mpw_kv_u64(out, "dht_round_interval_ms",
+	              (mb_below_target(x->mb)
+	                   ? (x->announce_fast_ns ? x->announce_fast_ns : DISC_ANNOUNCE_FAST_NS)
+	                   : DISC_ANNOUNCE_NS) /
+	                  1000000);
 	ch_mpw_kv_u64(out, "dht_next_ms",
 	              x->next_announce > now ? (x->next_announce - now) / 1000000 : 0);
 }

@@ -13,23 +13,22 @@
 #include "err.h"
 #include "log.h"
 
-void tp_addr_group(const struct sockaddr_storage *sa, uint8_t out[16], uint8_t *len)
+void tp_addr_group(const struct sockaddr_storage *sa, ch_netgroup_mode_t mode, ch_netgroup_t *g)
 {
-	memset(out, 0, 16);
+	uint8_t ip[16] = {0};
+	uint16_t port = 0;
+
 	if (sa->ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-		memcpy(out, &s4->sin_addr, 2); /* /16 */
-		*len = 2;
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &s4->sin_addr, 4);
+		port = ntohs(s4->sin_port);
 	} else {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			memcpy(out, (const uint8_t *)&s6->sin6_addr + 12, 2);
-			*len = 2;
-		} else {
-			memcpy(out, &s6->sin6_addr, 4); /* /32 */
-			*len = 4;
-		}
+		memcpy(ip, &s6->sin6_addr, 16);
+		port = ntohs(s6->sin6_port);
 	}
+	ch_netgroup_of(ip, port, mode, g);
 }
 
 void tp_addr_format(const struct sockaddr_storage *sa, char *out, size_t cap, bool with_port)
@@ -203,8 +202,7 @@ static tp_peer_t *evict_one(tp_snap_t *s)
 			continue;
 		bool seen = false;
 		for (size_t j = 0; j < n && !seen; j++)
-			seen = c[j].keep && c[j].p->group_len == c[i].p->group_len &&
-			       memcmp(c[j].p->group, c[i].p->group, c[i].p->group_len) == 0;
+			seen = c[j].keep && ch_netgroup_eq(&c[j].p->group, &c[i].p->group);
 		if (!seen) {
 			c[i].keep = true;
 			groups++;
@@ -224,8 +222,7 @@ static tp_peer_t *evict_one(tp_snap_t *s)
 		size_t cnt = 0;
 		tp_peer_t *youngest = NULL;
 		for (size_t j = 0; j < n; j++) {
-			if (c[j].keep || c[j].p->group_len != c[i].p->group_len ||
-			    memcmp(c[j].p->group, c[i].p->group, c[i].p->group_len) != 0)
+			if (c[j].keep || !ch_netgroup_eq(&c[j].p->group, &c[i].p->group))
 				continue;
 			cnt++;
 			if (!youngest || c[j].connected > youngest->connected_ns)
@@ -253,8 +250,8 @@ int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, siz
 		         (long long)tp->lim.max_handshakes);
 		return CH_EBUSY;
 	}
-	uint8_t g[16], glen;
-	tp_addr_group(sa, g, &glen);
+	ch_netgroup_t g;
+	tp_addr_group(sa, tp->lim.netgroup, &g);
 	int64_t max_in = tp->lim.max_peers - tp->lim.max_outbound;
 	int rc = 0;
 	rcu_read_lock();
@@ -265,7 +262,7 @@ int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, siz
 		if (!p->inbound)
 			continue;
 		in++;
-		same += p->group_len == glen && memcmp(p->group, g, glen) == 0;
+		same += ch_netgroup_eq(&p->group, &g);
 	}
 	in += (size_t)atomic_load(&tp->n_handshaking);
 	if ((int64_t)same >= tp->lim.max_per_group) {

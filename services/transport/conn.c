@@ -818,7 +818,7 @@ tp_peer_t *tp_conn_new(tp_worker_t *w, const tp_newconn_t *nc)
 	memcpy(p->expect_pk, nc->expect_pk, 32);
 	p->handle = tp_handle_new(tp);
 	tp_addr_format(&p->sa, p->addr, sizeof(p->addr), true);
-	tp_addr_group(&p->sa, p->group, &p->group_len);
+	tp_addr_group(&p->sa, tp->lim.netgroup, &p->group);
 	atomic_store(&p->rtt_us, -1);
 	p->hs_deadline_ns = now + tp->lim.handshake_ms * 1000000ULL;
 	p->last_recv_ns = now;

@@ -989,6 +989,7 @@ static int tp_init(ch_svc_t *svc, void **user)
 	    .max_peers = cfg->max_peers,
 	    .max_outbound = cfg->max_outbound,
 	    .max_per_group = cfg->max_per_group,
+	    .netgroup = cfg->netgroup_mode,
 	    .max_handshakes = cfg->max_handshakes,
 	    .ban_ms = cfg->ban_time_ms,
 	    .handshake_ms = cfg->handshake_timeout_ms,

@@ -33,6 +33,7 @@
 #include <urcu-qsbr.h>
 
 #include "identity.h"
+#include "netgroup.h"
 #include "noise.h"
 #include "service.h"
 #include "tbucket.h"
@@ -84,8 +85,7 @@ typedef struct tp_peer {
 	char addr[TP_ADDR_MAX];
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	uint8_t group[16];
-	uint8_t group_len;
+	ch_netgroup_t group;
 	uint8_t remote_pk[32];
 	bool has_expect;
 	uint8_t expect_pk[32];
@@ -227,6 +227,7 @@ struct tp_worker {
 /* The settings of the service, from the node config. */
 typedef struct tp_limits {
 	int64_t max_peers, max_outbound, max_per_group, max_handshakes;
+	ch_netgroup_mode_t netgroup; /* how peers are grouped (common/netgroup.h) */
 	uint64_t ban_ms, handshake_ms, idle_ms;
 	double msg_rate, byte_rate, ping_rate;
 	uint32_t block_max;
@@ -314,7 +315,7 @@ void tp_misbehave(tp_peer_t *p, int points, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* admit.c (main thread and workers) */
-void tp_addr_group(const struct sockaddr_storage *sa, uint8_t out[16], uint8_t *len);
+void tp_addr_group(const struct sockaddr_storage *sa, ch_netgroup_mode_t mode, ch_netgroup_t *g);
 void tp_addr_format(const struct sockaddr_storage *sa, char *out, size_t cap, bool with_port);
 int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, size_t cap);
 void tp_event_push(tp_t *tp, const tp_event_t *ev);

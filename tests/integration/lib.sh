@@ -123,3 +123,40 @@ alive() {
 procs_of() {
 	pgrep -f -- "$T/$1( |$)" | wc -l
 }
+
+# graph_connected N [SKIP]: nodes n0..n(N-1), leaving out nSKIP, form one
+# connected graph over their peer lists (peers matched by public key; a
+# connection to the left-out node does not count).
+graph_connected() {
+	local n=$1 skip=${2:--1}
+	declare -A node_of=() seen=()
+	local i k cur start=-1 want=0
+	local -a queue=()
+	for ((i = 0; i < n; i++)); do
+		[ "$i" -eq "$skip" ] && continue
+		k=$(ctl "n$i" --json status | grep -o '"pubkey": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
+		[ -n "$k" ] || return 1
+		node_of[$k]=$i
+		want=$((want + 1))
+		[ "$start" -ge 0 ] || start=$i
+	done
+	seen[$start]=1
+	queue=("$start")
+	while [ ${#queue[@]} -gt 0 ]; do
+		cur=${queue[0]}
+		queue=("${queue[@]:1}")
+		for k in $(ctl "n$cur" --json peers | grep -o '"pubkey":"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}'); do
+			i=${node_of[$k]:-}
+			[ -n "$i" ] || continue
+			[ -n "${seen[$i]:-}" ] && continue
+			seen[$i]=1
+			queue+=("$i")
+		done
+	done
+	[ ${#seen[@]} -eq "$want" ]
+}
+
+# full_out NAME: full-relay outbound connections of a node.
+full_out() {
+	ctl "$1" --json peers | grep -o '"kind":"outbound"' | wc -l
+}

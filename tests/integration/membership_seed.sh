@@ -26,43 +26,12 @@ for ((i = 1; i < N; i++)); do
 done
 t0=$SECONDS
 
-# full_out NAME: full-relay outbound connections of a node.
-full_out() {
-	ctl "$1" --json peers | grep -o '"kind":"outbound"' | wc -l
-}
-
 # all_met: every node has at least TARGET full outbound connections.
 all_met() {
 	local i
 	for ((i = 0; i < N; i++)); do
 		[ "$(full_out "n$i")" -ge $TARGET ] || return 1
 	done
-}
-
-# connected_graph: a walk from node 0 over every node's peer list (by
-# public key) reaches all N nodes.
-connected_graph() {
-	declare -A key_of=() node_of=() seen=()
-	local i k queue=(0) cur
-	for ((i = 0; i < N; i++)); do
-		k=$(ctl "n$i" --json status | grep -o '"pubkey": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
-		[ -n "$k" ] || return 1
-		key_of[$i]=$k
-		node_of[$k]=$i
-	done
-	seen[0]=1
-	while [ ${#queue[@]} -gt 0 ]; do
-		cur=${queue[0]}
-		queue=("${queue[@]:1}")
-		for k in $(ctl "n$cur" --json peers | grep -o '"pubkey":"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}'); do
-			i=${node_of[$k]:-}
-			[ -n "$i" ] || continue
-			[ -n "${seen[$i]:-}" ] && continue
-			seen[$i]=1
-			queue+=("$i")
-		done
-	done
-	[ ${#seen[@]} -eq $N ]
 }
 
 if ! wait_until $BOUND all_met; then
@@ -73,7 +42,7 @@ if ! wait_until $BOUND all_met; then
 	fail "not every node reached $TARGET outbound within ${BOUND}s"
 fi
 ok "all $N nodes have >= $TARGET full outbound connections after $((SECONDS - t0))s"
-connected_graph || fail "the connection graph is not connected"
+graph_connected $N || fail "the connection graph is not connected"
 ok "the connection graph is connected"
 
 # the outbound peers of each node are in distinct address groups

@@ -5,7 +5,7 @@
 
 P=$((PORT_BASE + 0))
 # 2 inbound per /16 group: 127.1.x.x is one group, 127.2.x.x another
-start_node a --listen 127.0.0.1:$P --max-per-group 2 --max-peers 9 --max-outbound 1
+start_node a --listen 127.0.0.1:$P --netgroup prefix --max-per-group 2 --max-peers 9 --max-outbound 1
 wait_until 10 node_running a || fail "node a not running"
 "$EVIL" hold 127.0.0.1 $P --src 127.1.0.1 --count 3 --secs 3 >"$T/hold1.out" 2>&1
 grep -q 'hold: 2 of 3 connected' "$T/hold1.out" || fail "per-group limit: $(cat "$T/hold1.out")"
@@ -16,7 +16,7 @@ ok "max-per-group 2: the third connection from 127.1/16 refused"
 # 127.4/16, with max-per-group high; a newcomer from 127.5/16 evicts the
 # youngest peer of the most crowded group
 kill -TERM "$PID_a"; wait "$PID_a"
-start_node a --listen 127.0.0.1:$P --max-per-group 100 --max-peers 9 --max-outbound 1
+start_node a --listen 127.0.0.1:$P --netgroup prefix --max-per-group 100 --max-peers 9 --max-outbound 1
 wait_until 10 node_running a || fail "node a not running"
 # the small group connects first: older peers are protected by age
 "$EVIL" hold 127.0.0.1 $P --src 127.4.0.1 --count 2 --secs 12 >"$T/few.out" 2>&1 &

@@ -110,12 +110,16 @@ typedef struct fix {
 	uint64_t now;
 } fix_t;
 
-/* fix_new / fix_free: a policy over a fresh book with the fake I/O. */
-static fix_t *fix_new(uint32_t target, const ab_addr_t *seeds, uint32_t nseeds)
+/* fix_new_mode / fix_new / fix_free: a policy over a fresh book with the
+ * fake I/O.  fix_new groups loopback addresses by the public-internet rule
+ * (/16), so 127.x.y.z model public groups. */
+static fix_t *fix_new_mode(uint32_t target, const ab_addr_t *seeds, uint32_t nseeds,
+                           ch_netgroup_mode_t mode)
 {
 	fix_t *f = calloc(1, sizeof(*f));
-	ab_config_t ac = {.rand = xrand, .rand_arg = &f->rs};
+	ab_config_t ac = {.rand = xrand, .rand_arg = &f->rs, .netgroup = mode};
 	mb_config_t c = {.target = target,
+	                 .netgroup = mode,
 	                 .block_relay = MB_ANCHORS,
 	                 .dial_timeout_ns = 8 * S,
 	                 .nself = 1,
@@ -138,6 +142,11 @@ static fix_t *fix_new(uint32_t target, const ab_addr_t *seeds, uint32_t nseeds)
 	f->m = mb_new(&c, f->book, &io);
 	assert_non_null(f->m);
 	return f;
+}
+
+static fix_t *fix_new(uint32_t target, const ab_addr_t *seeds, uint32_t nseeds)
+{
+	return fix_new_mode(target, seeds, nseeds, CH_NETGROUP_PREFIX);
 }
 
 static void fix_free(fix_t *f)
@@ -397,12 +406,39 @@ static void test_stale_list(void **state)
 }
 
 /* main: the cmocka group. */
+/* Under netgroup auto, nodes that share one loopback address (a local
+ * testnet) and nodes on one private network are each their own group, so
+ * the outbound target is reached; under prefix they all share one. */
+static void test_local_networks_mesh(void **state)
+{
+	ab_addr_t src = v4(127, 0, 0, 1, 6999);
+
+	(void)state;
+	for (int mode = 0; mode < 2; mode++) {
+		fix_t *f =
+		    fix_new_mode(8, NULL, 0, mode == 0 ? CH_NETGROUP_AUTO : CH_NETGROUP_PREFIX);
+
+		for (unsigned i = 0; i < 6; i++) {
+			ab_addr_t lo = v4(127, 0, 0, 1, (uint16_t)(7001 + i));
+			ab_addr_t priv = v4(10, 0, 0, (uint8_t)(2 + i), 7000);
+
+			ab_add(f->book, &lo, &src, NOW, NOW, NULL);
+			ab_add(f->book, &priv, &src, NOW, NOW, NULL);
+		}
+		sync_list(f, NULL, 0);
+		mb_tick(f->m, f->now, NOW);
+		/* auto: 8 distinct groups of 12 candidates; prefix: 127.0/16 and 10.0/16 */
+		assert_int_equal(f->r.ndial, mode == 0 ? 8 : 2);
+		fix_free(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seeds),      cmocka_unit_test(test_groups_backoff_bans),
 	    cmocka_unit_test(test_anchors),    cmocka_unit_test(test_exchange),
-	    cmocka_unit_test(test_stale_list),
+	    cmocka_unit_test(test_stale_list), cmocka_unit_test(test_local_networks_mesh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
