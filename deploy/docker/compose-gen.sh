@@ -18,7 +18,7 @@ services:
     image: chorus-node:local
     hostname: seed
     command: ["--datadir", "/shared/seed", "--listen", ":7433", "--log-file", "/shared/seed.log",
-              "--ring-size", "1m", "--ring-max-msg", "256k", "--max-per-group", "64"]
+              "--ring-size", "1m", "--ring-max-msg", "256k"]
     networks: [chorusnet]
     volumes: ["shared:/shared"]
     stop_signal: SIGTERM
@@ -32,7 +32,7 @@ while [ $i -le "$n" ]; do
     image: chorus-node:local
     hostname: node$i
     command: ["--datadir", "/shared/node$i", "--listen", ":7433", "--seed", "seed:7433",
-              "--log-file", "/shared/node$i.log", "--ring-size", "1m", "--ring-max-msg", "256k", "--max-per-group", "64"]
+              "--log-file", "/shared/node$i.log", "--ring-size", "1m", "--ring-max-msg", "256k"]
     networks: [chorusnet]
     volumes: ["shared:/shared"]
     depends_on: [seed]

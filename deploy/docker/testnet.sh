@@ -3,9 +3,10 @@
 # testnet-up / testnet-down / testnet-check).  `up` builds the image from
 # the project's own binaries (FROM scratch + their ldd closure), writes the
 # compose file for NODES nodes (default 4) and starts seed, nodes and
-# monitor; `check` brings it up, submits transactions in node1 and waits
-# until every container's mempool has them, then tears it down; exit 0 only
-# if they all arrived.  As root on Debian it installs docker.io and
+# monitor; `check` brings it up, waits until every container keeps its
+# outbound target (or has every other container as a peer), submits
+# transactions in node1 and waits until every container's mempool has
+# them, then tears it down; exit 0 only if all of that happened.  As root on Debian it installs docker.io and
 # docker-compose and starts the engine if they are missing.
 set -u
 cmd=${1:-up}
@@ -72,6 +73,30 @@ check() {
 		i=$((i + 1)); [ $i -lt 150 ] || { echo "testnet: nodes did not connect" >&2; return 1; }
 		sleep 0.2
 	done
+	# every node keeps its outbound target (8) or is connected to every
+	# other container: one docker network is one /16, so this needs the
+	# private-address groups of netgroup auto
+	target=8
+	i=0
+	while :; do
+		ok=1
+		for n in seed $(seq -f 'node%g' 1 "$nodes"); do
+			o=$(xctl "$n" --json peers 2>/dev/null | grep -o '"kind":"outbound"' | wc -l)
+			p=$(xctl "$n" --json peers 2>/dev/null | grep -o '"id"' | wc -l)
+			[ "$o" -ge "$target" ] || [ "$p" -ge "$nodes" ] || ok=0
+		done
+		[ $ok = 1 ] && break
+		i=$((i + 1))
+		if [ $i -ge 120 ]; then
+			for n in seed $(seq -f 'node%g' 1 "$nodes"); do
+				echo "testnet: $n: $(xctl "$n" --json peers 2>/dev/null | grep -o '"kind":"outbound"' | wc -l) outbound" >&2
+			done
+			echo "testnet: nodes did not reach their outbound target" >&2
+			return 1
+		fi
+		sleep 0.5
+	done
+	echo "testnet: every container has $target outbound connections (or every other container as a peer)"
 	xctl node1 tx submit --random --count 25 >/dev/null || { echo "testnet: submit failed" >&2; return 1; }
 	i=0
 	while :; do
