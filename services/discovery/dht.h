@@ -55,6 +55,9 @@
 #define DHT_LOOKUP_MAX_QUERIES 160
 /* Peers collected by one get_peers lookup. */
 #define DHT_MAX_RESULT_PEERS 64
+/* Peers one get_peers reply may add to a result, so one lying node cannot
+ * fill it. */
+#define DHT_MAX_PEERS_PER_REPLY 16
 /* Peers put in one get_peers reply (keeps it under 1.5 KB with nodes). */
 #define DHT_MAX_REPLY_PEERS 50
 /* Own items republished (dht put from this node). */
@@ -147,6 +150,7 @@ typedef struct dht_result {
 	bool found; /* get: a verified item (the highest seq if mutable) */
 	dht_item_t item;
 	uint8_t peers[DHT_MAX_RESULT_PEERS][KRPC_PEER_LEN];
+	dht_addr_t peer_src[DHT_MAX_RESULT_PEERS]; /* the DHT node that named each */
 	uint32_t npeers;
 	uint32_t stored;       /* announce/put: nodes that acknowledged */
 	uint32_t store_errors; /* ... that answered with an error */

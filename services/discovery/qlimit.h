@@ -8,9 +8,9 @@
  * send: each source gets `rate_addr` packets a second (burst twice), each
  * group `rate_group`.  Every packet is charged before it is parsed (a
  * flood of unsolicited replies costs a table lookup, not a parse); one
- * that answers a request of ours gets its tokens back.  Groups: the /24 of a public address, the address of
- * a private one; loopback sources are keyed by address and port and have
- * no group limit (every local node shares one address).
+ * that answers a request of ours gets its tokens back.  Groups: the /24 of a public address, the
+ * address of a private one; loopback sources are keyed by address and port and have no group limit
+ * (every local node shares one address).
  *
  * Memory is fixed: `nslots` slots (24 bytes each), allocated at the first
  * packet.  A slot is found by a keyed hash (the key is random per node, so

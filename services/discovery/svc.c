@@ -267,6 +267,7 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "dht_malformed", sum(s->malformed, KRPC_ERR_NREASONS));
 	ch_mpw_kv_u64(w, "dht_bencode_rejected", sum(s->bencode.rejected, BEN_ERR_NREASONS));
 	ch_mpw_kv_u64(w, "dht_rate_limited", s->rate_limited);
+	ch_mpw_kv_u64(w, "dht_src_limited", s->src_limited);
 	ch_mpw_kv_u64(w, "dht_timeouts", s->timeouts);
 	ch_mpw_kv_u64(w, "dht_bad_token", s->bad_token);
 	ch_mpw_kv_u64(w, "dht_bad_sig", s->bad_sig);
