@@ -1282,7 +1282,7 @@ void mb_write_status(mb_t *m, ch_mpw_t *w, size_t extra, uint64_t now_ns, uint64
 		ch_mpw_kv_u64(w, "ago_ms", wall_ms > d->wall_ms ? wall_ms - d->wall_ms : 0);
 	}
 	ch_mpw_key(w, "counters");
-	ch_mpw_map(w, 19);
+	ch_mpw_map(w, 20);
 	ch_mpw_kv_u64(w, "pex_unknown_peer", m->st.pex_unknown_peer);
 	ch_mpw_kv_u64(w, "dials", m->st.dials);
 	ch_mpw_kv_u64(w, "dial_ok", m->st.dial_ok);

@@ -272,7 +272,7 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "dht_bad_token", s->bad_token);
 	ch_mpw_kv_u64(w, "dht_bad_sig", s->bad_sig);
 	if (x->mb == NULL)
-		return 18;
+		return 19;
 	ms = mb_stats(x->mb);
 	ch_mpw_kv_u64(w, "outbound", mb_outbound(x->mb));
 	ch_mpw_kv_u64(w, "addrbook_new", ab_count(x->book, AB_NEW));
@@ -283,7 +283,7 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "peers_in", ms->peers_in);
 	ch_mpw_kv_u64(w, "addrs_added", ms->addrs_added);
 	ch_mpw_kv_u64(w, "member_rounds", x->announces);
-	return 27;
+	return 28;
 }
 
 /* disc_fini: saves the state and releases everything. */

@@ -356,7 +356,7 @@ void disc_member_write(disc_t *x, ch_mpw_t *out)
 {
 	uint64_t now = ch_mono_ns();
 
-	mb_write_status(x->mb, out, 3, now, ch_wall_ms());
+	mb_write_status(x->mb, out, 4, now, ch_wall_ms());
 	ch_mpw_kv_u64(out, "dht_rounds", x->announces);
 	ch_mpw_kv_u64(out, "dht_last_found", x->announce_found);
 	ch_mpw_kv_u64(out, "dht_round_interval_ms",

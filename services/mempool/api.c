@@ -327,7 +327,7 @@ static int write_stats(mp_api_t *a, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "ring_out", st.ring_out);
 	ch_mpw_kv_u64(w, "outq_bytes", st.outq_bytes);
 	ch_mpw_kv_u64(w, "announce_dropped", st.announce_dropped);
-	return 25;
+	return 26;
 }
 
 /* info: pool size, bounds, fee floor and counters. */
