@@ -28,6 +28,9 @@ DEP_PACKAGES := pkg-config libzmq3-dev libmsgpack-dev libsodium-dev liburcu-dev 
 # Reference peers for the DHT interoperability tests: installed when
 # possible (root on Debian); the tests skip, saying why, without them.
 DEP_OPTIONAL := python3-libtorrent nodejs npm
+# Commands the checks run, as COMMAND:PACKAGE: installed when missing.
+# (make testnet-check installs the Docker engine itself: deploy/docker/testnet.sh.)
+DEP_TOOLS := clang-format:clang-format ip:iproute2 ss:iproute2 timeout:coreutils setsid:util-linux
 
 OPT      ?= -O2
 CSTD     := -std=c11 -D_GNU_SOURCE
@@ -97,7 +100,7 @@ all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(TOOLT_BIN) $(
 # The one set-up target: every build step depends on the stamp it writes.
 $(BUILD)/deps.mk: tools/deps.sh Makefile
 	@mkdir -p $(BUILD)
-	@sh tools/deps.sh "$(DEP_MODULES)" "$(DEP_PACKAGES)" "$(DEP_OPTIONAL)" > $@.tmp && mv $@.tmp $@
+	@sh tools/deps.sh "$(DEP_MODULES)" "$(DEP_PACKAGES)" "$(DEP_OPTIONAL)" "$(DEP_TOOLS)" > $@.tmp && mv $@.tmp $@
 
 deps: $(BUILD)/deps.mk
 
