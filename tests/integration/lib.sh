@@ -105,6 +105,19 @@ wait_for() {
 	wait_until "$secs" "$@" || fail "timed out after ${secs}s (x$WAIT_SCALE) waiting for $what"
 }
 
+# holds_for SECONDS CMD...: CMD stays true, checked every 100 ms, for
+# SECONDS; returns 1 at the first time it is false.  For what must NOT
+# happen (no extra dials, no growth): such a check has to watch for a while,
+# and a slow machine only makes it see less, never fail wrongly.
+holds_for() {
+	local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
+	shift
+	while [ $(($(date +%s%N) / 1000000)) -lt $end ]; do
+		"$@" >/dev/null 2>&1 || return 1
+		sleep 0.1
+	done
+}
+
 # listening PORT: something listens on TCP PORT (asked of the kernel, so no
 # connection is made that a node could count against a peer).
 listening() {
@@ -179,4 +192,33 @@ alive() {
 # procs_of NAME: how many processes run with this node's datadir.
 procs_of() {
 	pgrep -f -- "$T/$1( |$)" | wc -l
+}
+
+# lines_at_least FILE REGEX N: FILE has at least N lines matching REGEX.
+lines_at_least() {
+	local n
+	n=$(grep -cE -- "$2" "$1" 2>/dev/null)
+	[ "${n:-0}" -ge "$3" ]
+}
+
+# mon_start NAME OUT SERVICE TOPIC...: chorus-mon --json on node NAME into
+# OUT, subscribed to TOPIC... and to metrics.SERVICE; sets MON_PID.
+# Subscriptions connect lazily, so it returns once the first metrics of
+# SERVICE (one a second) arrived: the TOPIC subscriptions went over that same
+# connection to SERVICE, before it, so SERVICE's events are seen from then on.
+mon_start() {
+	local name=$1 out=$2 svc=$3 t
+	shift 3
+	local f=()
+	for t in "$@"; do f+=(--filter "$t"); done
+	"$BIN/chorus-mon" --datadir "$T/$name" --json --filter "metrics.$svc" "${f[@]}" \
+		--duration 600 >"$out" 2>&1 &
+	MON_PID=$!
+	wait_for 15 "chorus-mon's first metrics.$svc on $name" file_has "$out" "\"topic\":\"metrics\\.$svc\""
+}
+
+# mon_stop: ends the chorus-mon of mon_start (SIGTERM: it exits 0).
+mon_stop() {
+	kill -TERM "$MON_PID"
+	wait "$MON_PID" || fail "chorus-mon failed"
 }
