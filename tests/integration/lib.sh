@@ -1,8 +1,9 @@
 # lib.sh: shared helpers of the integration tests (sourced, bash).
 #
 # Every test gets its own temporary folder; every node it starts lives in a
-# datadir under it.  The EXIT trap kills every process whose command line
-# names that folder (chorusd and all services carry --datadir), removes the
+# datadir under it.  The EXIT trap stops every node it started (SIGTERM, up
+# to 8 s), then kills every process whose command line still names that
+# folder (chorusd and all services carry --datadir), removes the
 # shared-memory segments the nodes recorded in run/chorusd.shm, and deletes
 # the folder: nothing is left behind, whether the test passes or fails.
 set -u
@@ -13,13 +14,24 @@ CHORUSD=$BIN/chorusd
 CTL=$BIN/chorusctl
 EVIL=$(cd "$BUILD/tests/tools" 2>/dev/null && pwd)/evil_peer
 T=$(mktemp -d /tmp/chorus-it.XXXXXX)
-declare -a SHM_SEEN=()
+declare -a SHM_SEEN=() NODE_PIDS=()
 
 cleanup() {
 	local rc=$?
 	# remember segments before processes vanish
 	for f in "$T"/*/run/chorusd.shm; do
 		[ -f "$f" ] && SHM_SEEN+=("$(cat "$f")")
+	done
+	# an orderly stop of every node still running first, so every service
+	# goes through its exit path (where LeakSanitizer checks a sanitized
+	# build); what has not stopped within 8 s is killed
+	local p live=()
+	for p in "${NODE_PIDS[@]}"; do
+		alive "$p" && kill -TERM "$p" 2>/dev/null && live+=("$p")
+	done
+	for _ in $(seq 80); do
+		[ ${#live[@]} -gt 0 ] && pgrep -f -- "$T/" >/dev/null || break
+		sleep 0.1
 	done
 	pkill -9 -f -- "$T/" 2>/dev/null
 	for _ in $(seq 50); do pgrep -f -- "$T/" >/dev/null || break; sleep 0.1; done
@@ -66,6 +78,7 @@ start_node() {
 	"$CHORUSD" --datadir "$T/$name" --foreground --log-file "$T/$name/chorus.log" "$@" \
 		>"$T/$name.out" 2>&1 &
 	NODE_PID=$!
+	NODE_PIDS+=("$NODE_PID")
 	eval "PID_$name=$NODE_PID"
 }
 
