@@ -194,7 +194,7 @@ test-asan:
 # integration tests of the transport (its I/O threads share peers, rings and
 # counters) run on TSan-built programs; any report fails the test
 # (tools/run-tests.sh), tools/tsan.supp names what is suppressed and why.
-TSAN_TESTS := $(wildcard tests/integration/transport_*.sh) tests/integration/membership_flood.sh
+TSAN_TESTS := $(wildcard tests/integration/transport_*.sh)
 test-tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread all
 	@CH_STRESS_THREADS=1 sh tools/run-tests.sh build/tsan build/tsan/tests/ring_stress $(TSAN_TESTS)

@@ -2,8 +2,8 @@
 #
 # Every test gets its own temporary folder; every node it starts lives in a
 # datadir under it.  The EXIT trap stops every node it started (SIGTERM, up
-# to 8 s), then kills every process whose command line still names that
-# folder (chorusd and all services carry --datadir), removes the
+# to 8 s), then kills its background jobs and every process whose command
+# line still names that folder (chorusd and all services carry --datadir), removes the
 # shared-memory segments the nodes recorded in run/chorusd.shm, and deletes
 # the folder: nothing is left behind, whether the test passes or fails.
 set -u
@@ -33,6 +33,9 @@ cleanup() {
 		[ ${#live[@]} -gt 0 ] && pgrep -f -- "$T/" >/dev/null || break
 		sleep 0.1
 	done
+	# helpers the test started in the background (evil peers, monitors,
+	# clients) whose command lines need not name the folder: by PID
+	for p in $(jobs -p); do kill -9 "$p" 2>/dev/null; done
 	pkill -9 -f -- "$T/" 2>/dev/null
 	for _ in $(seq 50); do pgrep -f -- "$T/" >/dev/null || break; sleep 0.1; done
 	for s in "${SHM_SEEN[@]}"; do rm -f "/dev/shm/${s#/}"; done
