@@ -51,12 +51,7 @@ nl='
 
 # leftovers TAG: PIDs of processes whose environment carries CH_TEST_TAG=TAG.
 leftovers() {
-	for e in /proc/[0-9]*/environ; do
-		if grep -qzx "CH_TEST_TAG=$1" "$e" 2>/dev/null; then
-			p=${e#/proc/}
-			echo "${p%/environ}"
-		fi
-	done
+	grep -lzx "CH_TEST_TAG=$1" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||; s|/environ$||'
 }
 
 for t in "$@"; do

@@ -29,8 +29,13 @@ cleanup() {
 	for p in "${NODE_PIDS[@]}"; do
 		alive "$p" && kill -TERM "$p" 2>/dev/null && live+=("$p")
 	done
+	any_alive() {
+		local q
+		for q in "$@"; do alive "$q" && return 0; done
+		return 1
+	}
 	for _ in $(seq 80); do
-		[ ${#live[@]} -gt 0 ] && pgrep -f -- "$T/" >/dev/null || break
+		any_alive "${live[@]}" || break
 		sleep 0.1
 	done
 	# helpers the test started in the background (evil peers, monitors,
