@@ -7,25 +7,22 @@
 # from it.  The steps are in tests/interop/btdht_peer.mjs.
 #
 # The package is installed into $BUILD/npm at test time when missing
-# (npm install --prefix $BUILD/npm bittorrent-dht).  Skipped (exit 0 with a
+# (npm install --prefix $BUILD/npm bittorrent-dht).  Skipped (exit 77 with a
 # SKIP line) when node or npm is missing or the install fails.
 . "$(dirname "$0")/lib.sh"
 
 NPM_DIR=$(cd "$BUILD" && pwd)/npm
 PKG=$NPM_DIR/node_modules/bittorrent-dht
 if ! command -v node >/dev/null 2>&1; then
-	echo "SKIP: node is not installed (apt-get install nodejs npm)"
-	exit 0
+	skip "node is not installed (apt-get install nodejs npm)"
 fi
 if [ ! -f "$PKG/index.js" ]; then
 	if ! command -v npm >/dev/null 2>&1; then
-		echo "SKIP: npm is not installed, cannot install bittorrent-dht"
-		exit 0
+		skip "npm is not installed, cannot install bittorrent-dht"
 	fi
 	mkdir -p "$NPM_DIR"
 	if ! timeout 120 npm install --prefix "$NPM_DIR" --no-audit --no-fund bittorrent-dht >"$T/npm.out" 2>&1; then
-		echo "SKIP: npm install bittorrent-dht failed: $(tail -n 3 "$T/npm.out" | tr '\n' ' ')"
-		exit 0
+		skip "npm install bittorrent-dht failed: $(tail -n 3 "$T/npm.out" | tr '\n' ' ')"
 	fi
 fi
 

@@ -6,18 +6,16 @@
 # announce_peer / get_peers work both ways; a Chorus node bootstraps from
 # libtorrent.  The steps are in tests/interop/lt_peer.py.
 #
-# Skipped (exit 0 with a SKIP line) when /usr/bin/python3 cannot import
+# Skipped (exit 77 with a SKIP line) when /usr/bin/python3 cannot import
 # libtorrent: install python3-libtorrent to run it.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
 if [ ! -x "$PY" ]; then
-	echo "SKIP: $PY not found (Debian's python3 runs python3-libtorrent)"
-	exit 0
+	skip "$PY not found (Debian's python3 runs python3-libtorrent)"
 fi
 if ! why=$("$PY" -c 'import libtorrent' 2>&1); then
-	echo "SKIP: python3-libtorrent is not installed (apt-get install python3-libtorrent): $why"
-	exit 0
+	skip "python3-libtorrent is not installed (apt-get install python3-libtorrent): $why"
 fi
 
 seed=$((PORT_BASE + 0))

@@ -45,13 +45,9 @@ ok "the attacker answered: $(grep answered "$T/flood.out" | tail -1)"
 honest_out() {
 	ctl v --json peers | grep -o '"addr":"127\.1[1-9][0-9]\.0\.1:[0-9]*","direction":"outbound"' | wc -l
 }
-n=0
-for _ in $(seq 400); do
-	n=$(honest_out)
-	[ "$n" -ge $TARGET ] && break
-	sleep 0.1
-done
-[ "$n" -ge $TARGET ] || { ctl v addrbook; fail "the victim has $n honest outbound peers, want $TARGET"; }
+enough_honest() { [ "$(honest_out)" -ge $TARGET ]; }
+wait_until 40 enough_honest || { ctl v addrbook; fail "the victim has $(honest_out) honest outbound peers, want $TARGET"; }
+n=$(honest_out)
 ok "the victim keeps $n honest outbound peers"
 
 # the flood's group stays within one bucket (once the answer is in)
@@ -70,9 +66,9 @@ ok "of $(addrs_in) addresses received the book kept $flood of 127.99/16"
 
 # later: dials to the flooded addresses fail, the group does not grow, the
 # honest peers stay
-sleep 4
+in_bucket() { [ "$(group_count 127.99)" -le 64 ]; }
+holds_for 4 in_bucket || fail "127.99/16 grew to $(group_count 127.99)"
 flood2=$(group_count 127.99)
-[ "$flood2" -le 64 ] || fail "127.99/16 grew to $flood2"
 n=$(honest_out)
 [ "$n" -ge $TARGET ] || fail "the victim lost honest peers: $n left"
 junk=$(ctl v --json addrbook | grep -o '"addr":"127\.99\.[0-9.]*:65002","kind":"[a-z-]*","result":"[a-z]*"' | wc -l)

@@ -59,7 +59,20 @@ in0=$(ctl n0 --json peers | grep -o '"direction":"inbound"' | wc -l)
 [ "$in0" -lt $((N - 1)) ] || fail "node 0 still has $in0 inbound peers: seeds were not dropped"
 ok "node 0 (the seed) kept $in0 inbound peers; the others dropped their seed connection"
 
-# the book learned about the network through peer exchange
+# peer exchange works: every node but the seed (given no address but the
+# seed's) asked, got PEERS answers carrying addresses, and the answers added
+# addresses to the books (the DHT also fills them, so not every address is
+# new by the time PEERS brings it)
+ab_num() { ctl "$1" --json addrbook | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2; }
+total_added=0
+for ((i = 1; i < N; i++)); do
+	pin=$(ab_num "n$i" peers_in)
+	ain=$(ab_num "n$i" addrs_in)
+	[ "${pin:-0}" -ge 1 ] || fail "n$i received no PEERS answer"
+	[ "${ain:-0}" -ge $TARGET ] || fail "n$i received only ${ain:-0} addresses by peer exchange"
+	total_added=$((total_added + $(ab_num "n$i" addrs_added)))
+done
+[ $total_added -ge 1 ] || fail "peer exchange added no address to any book"
 known=$(ctl n$((N - 1)) --json addrbook | grep -o '"new":[0-9]*,"tried":[0-9]*' | head -1)
-ok "n$((N - 1)) address book: $known"
+ok "peer exchange: every node got addresses, $total_added added to books (n$((N - 1)): $known)"
 free -m | awk '/Mem:/ {print "memory used: " $3 " MiB"}'

@@ -10,9 +10,7 @@ start_node a --listen 127.0.0.1:$((PORT_BASE + 5))
 wait_until 10 node_running a || fail "node did not reach running"
 
 # events: accepted and rejected ones arrive on PUB
-"$MON" --datadir "$T/a" --json --filter event.mempool --count 13 --duration 20 >"$T/events.out" 2>&1 &
-MON_PID=$!
-sleep 0.5
+mon_start a "$T/events.out" mempool event.mempool
 
 out=$(ctl a tx submit --random --count 10) || fail "random submit failed: $out"
 [ "$(echo "$out" | grep -c '^accepted ')" -eq 10 ] || fail "not 10 accepted: $out"
@@ -64,7 +62,8 @@ for k in bytes evictions expiries max_count max_bytes; do
 done
 ok "mempool info"
 
-wait $MON_PID
+wait_for 20 "13 mempool events" lines_at_least "$T/events.out" '"topic":"event\.mempool' 13
+mon_stop
 grep -q '"topic":"event.mempool.accepted"' "$T/events.out" || fail "no accepted event: $(cat "$T/events.out")"
 grep -q '"reason_name":"duplicate"' "$T/events.out" || fail "no rejected event: $(cat "$T/events.out")"
 ok "accepted and rejected events on PUB"

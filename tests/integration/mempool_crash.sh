@@ -9,24 +9,35 @@ PORT=$((PORT_BASE + 6))
 start_node a --listen 127.0.0.1:$PORT --restart-stable 100ms
 wait_until 10 node_running a || fail "node did not reach running"
 
-# The client: 30 rounds of 20 random transactions, one JSON line per
-# result; rounds that meet a dead mempool fail and are simply retried.
+# The client: rounds of 20 random transactions, one JSON line per result,
+# until told to stop; rounds that meet a dead mempool fail and are simply
+# retried.  Each kill waits until the client got more acknowledgements, so
+# every kill lands in the middle of traffic.
 client() {
-	for i in $(seq 30); do
+	local i=0
+	while [ ! -e "$T/stop" ] && [ $i -lt 1000 ]; do
 		"$CTL" --datadir "$T/a" --timeout 3000 --json tx submit --random --count 20 \
 			>>"$T/acks.jsonl" 2>>"$T/client.err"
-		sleep 0.05
+		i=$((i + 1))
 	done
 }
+acks() {
+	local n
+	n=$(grep -c '"accepted":true' "$T/acks.jsonl" 2>/dev/null)
+	echo "${n:-0}"
+}
+acks_over() { [ "$(acks)" -gt "$1" ]; }
 client &
 CLIENT=$!
 for k in 1 2 3; do
-	sleep 0.6
+	wait_for 20 "more acknowledgements before kill $k" acks_over $(($(acks) + 20))
 	old=$(svc_pid a mempool)
 	kill -9 "$old" || fail "no mempool to kill"
 	wait_until 5 bash -c "p=\$(cat $T/a/run/mempool.pid 2>/dev/null); [ -n \"\$p\" ] && [ \"\$p\" != $old ]" ||
 		fail "mempool not restarted after kill $k"
 done
+wait_for 30 "100 acknowledged transactions" acks_over 99
+touch "$T/stop"
 wait $CLIENT
 grep '"accepted":true' "$T/acks.jsonl" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 | sort -u >"$T/acked"
 n=$(wc -l <"$T/acked")

@@ -7,8 +7,7 @@
 
 TN=$(cd "$(dirname "$0")/../../deploy" && pwd)/netns-testnet
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1; then
-	echo "SKIP: needs root and ip netns"
-	exit 0
+	skip "needs root and ip netns"
 fi
 export CHORUS_NETNS_DIR=$T/netns
 netdown() { "$TN" down >/dev/null 2>&1; }

@@ -36,7 +36,7 @@ for round in $(seq 1 30); do
 		wait_until 30 has_peers n2 1 || fail "n2 did not rejoin"
 		ok "n2 restarted on its datadir and rejoined with $(count n2) transactions"
 	fi
-	sleep 0.2
+	sleep 0.2 # the pace of the traffic, not a wait
 done
 [ "$total" -ge 250 ] || fail "only $total submissions accepted"
 converged() { for i in $(seq 0 $((N - 1))); do [ "$(count "n$i")" -ge "$total" ] || return 1; done; }

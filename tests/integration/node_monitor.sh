@@ -10,11 +10,19 @@ start_node b --listen 127.0.0.1:$((PORT_BASE + 1))
 wait_until 10 node_running a || fail "node a not running"
 wait_until 10 node_running b || fail "node b not running"
 
-"$MON" --datadir "$T/a" --json --filter event.chorusd --count 3 --duration 15 >"$T/mon.json" 2>&1 &
+# The subscription connects lazily: chorus-mon also takes chorusd's metrics
+# (one a second), and the first of them on its socket proves the
+# subscriptions (sent in order on that one connection) are in place before
+# the kill.
+"$MON" --datadir "$T/a" --json --filter metrics.chorusd --filter event.chorusd --duration 60 \
+	>"$T/mon.json" 2>&1 &
 M=$!
-sleep 1 # subscriptions connect lazily
+wait_for 15 "chorus-mon's first metrics" file_has "$T/mon.json" '"topic":"metrics\.chorusd"'
 kill -9 "$(svc_pid a relay)"
-wait "$M" || fail "chorus-mon did not see 3 events: $(cat "$T/mon.json")"
+wait_for 15 "a service_ready event for relay" \
+	file_has "$T/mon.json" '"topic":"event.chorusd.service_ready".*"name":"relay"'
+kill -TERM "$M"
+wait "$M" || fail "chorus-mon did not exit 0 on SIGTERM: $(cat "$T/mon.json")"
 grep -q '"topic":"event.chorusd.service_exited".*"name":"relay".*"status":"signal 9' "$T/mon.json" ||
 	fail "no service_exited event for relay: $(cat "$T/mon.json")"
 grep -q '"topic":"event.chorusd.service_started".*"name":"relay"' "$T/mon.json" ||

@@ -50,10 +50,12 @@ ctl n0 tx submit --random --count 30 >/dev/null || fail "submit"
 wait_until 20 all_pools 30 "${LINE[@]}" || fail "the 30 transactions did not reach every pool"
 
 # watch block events at the far end
-"$MON" --datadir "$T/n4" --json --filter event.relay.block --count 2 --duration 40 \
+# relay's metrics (one a second) share the subscription's connection: the
+# first one seen proves the block subscription is in place too.
+"$MON" --datadir "$T/n4" --json --filter metrics.relay --filter event.relay.block --duration 120 \
 	>"$T/events.out" 2>&1 &
 MON_PID=$!
-sleep 0.5
+wait_for 15 "chorus-mon's first relay metrics" file_has "$T/events.out" '"topic":"metrics\.relay"'
 
 out=$(ctl n2 block submit --top 10) || fail "block submit: $out"
 echo "$out" | grep -qE '^block [0-9a-f]{64} height 1: 10 txs, [0-9]+ bytes \(compact [0-9]+\), relayed to [2-9] peers$' ||
@@ -90,7 +92,10 @@ wait_until 20 all_pools 0 "${LINE[@]}" n5 || fail "the second block did not empt
 [ "$(rstat n5 tip_height)" -eq 2 ] || fail "n5's tip is not height 2"
 ok "block $B2: n5 lacked 20 of its 25 transactions, asked n4 for exactly those, completed it"
 
-wait $MON_PID
+two_blocks() { [ "$(grep -c '"topic":"event.relay.block_received"' "$T/events.out")" -ge 2 ]; }
+wait_for 40 "two block_received events" two_blocks
+kill -TERM $MON_PID
+wait $MON_PID || fail "chorus-mon failed: $(cat "$T/events.out")"
 [ "$(grep -c '"topic":"event.relay.block_received"' "$T/events.out")" -eq 2 ] ||
 	fail "no block_received events: $(cat "$T/events.out")"
 grep -q "\"id\":\"$B1\"" "$T/events.out" || fail "event lacks the block id"

@@ -39,20 +39,24 @@ all_pools() {
 	done
 }
 
-# flow TAG: 10 transactions every 100 ms at both ends for 3 s, in the
-# background; the accepted lines go to $T/flow-TAG-*.out.
+# flow TAG: 10 transactions every 100 ms at both ends, at least 30 rounds
+# and until $T/flow-TAG.stop exists, in the background; the accepted lines
+# go to $T/flow-TAG-*.out.
 flow() {
 	FLOW_PIDS=()
 	for end in n0 n4; do
 		(
-			for r in $(seq 30); do
+			r=0
+			while [ $r -lt 30 ] || [ ! -e "$T/flow-$1.stop" ]; do
 				ctl $end tx submit --random --count 10 >>"$T/flow-$1-$end.out" 2>&1
-				sleep 0.1
+				sleep 0.1 # the pace of the traffic, not a wait
+				r=$((r + 1))
 			done
 		) &
 		FLOW_PIDS+=($!)
 	done
 }
+flowed() { [ "$(cat "$T"/flow-"$1"-*.out 2>/dev/null | grep -c '^accepted ')" -gt "$2" ]; }
 
 # restarted SERVICE OLDPID: a new process wrote the service's pid file.
 restarted() {
@@ -66,13 +70,16 @@ crash() {
 	local svc=$1 pid
 	flow "$svc"
 	for k in 1 2; do
-		sleep 0.8
+		# kill in the middle of the traffic: after 20 more accepted
+		wait_for 20 "the flow to go on before kill $k" flowed "$svc" \
+			$(($(cat "$T"/flow-"$svc"-*.out 2>/dev/null | grep -c '^accepted ') + 20))
 		pid=$(svc_pid $MID "$svc")
 		[ -n "$pid" ] || fail "no $svc pid"
 		kill -9 "$pid"
 		wait_until 10 restarted "$svc" "$pid" || fail "$svc was not restarted"
 		wait_until 10 node_running $MID || fail "$MID did not recover"
 	done
+	touch "$T/flow-$svc.stop"
 	wait "${FLOW_PIDS[@]}"
 	total=$(cat "$T"/flow-*.out | grep -c '^accepted ')
 	wait_until 30 all_pools "$total" || {

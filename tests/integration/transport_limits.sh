@@ -21,7 +21,7 @@ wait_until 10 node_running a || fail "node a not running"
 # the small group connects first: older peers are protected by age
 "$EVIL" hold 127.0.0.1 $P --src 127.4.0.1 --count 2 --secs 12 >"$T/few.out" 2>&1 &
 H2=$!
-sleep 1
+wait_until 10 has_peers a 2 || fail "the small group did not connect: $(cat "$T/few.out")"
 "$EVIL" hold 127.0.0.1 $P --src 127.3.0.1 --count 6 --secs 10 >"$T/crowd.out" 2>&1 &
 H1=$!
 wait_until 10 has_peers a 8 || fail "a has $(peer_count a) peers, expected 8"

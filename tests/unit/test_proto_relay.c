@@ -247,8 +247,44 @@ static void test_block_messages(void **state)
 	assert_int_equal(rl_block_max_txs(65536), (65536 - 1024) / RL_BLOCK_ID_BYTES);
 }
 
+/* within: [q, q + len) lies inside the input [p, p + n). */
+static bool within(const uint8_t *q, size_t len, const uint8_t *p, size_t n)
+{
+	return q >= p && q + len <= p + n;
+}
+
+/* check_inv: what a successful INV decode hands out stays in bounds. */
+static void check_inv(const rl_inv_t *inv, const uint8_t *p, size_t n)
+{
+	assert_true(inv->ntx <= WIRE_INV_IDS_MAX);
+	assert_true(inv->nblk <= WIRE_INV_IDS_MAX);
+	assert_true(inv->nidx <= RL_BLOCK_TXS_MAX);
+	for (uint32_t i = 0; i < inv->ntx; i++)
+		assert_true(within(inv->tx[i], 32, p, n));
+	for (uint32_t i = 0; i < inv->nblk; i++)
+		assert_true(within(inv->blk[i], 32, p, n));
+	if (inv->has_blktx)
+		assert_true(within(inv->blktx_id, 32, p, n));
+}
+
+/* check_blkmsg: a successful BLOCK decode is one of the three kinds and
+ * within the limit it was given. */
+static void check_blkmsg(const rl_blkmsg_t *m, const uint8_t *p, size_t n, uint32_t max)
+{
+	assert_true(m->kind == RL_BLKMSG_FULL || m->kind == RL_BLKMSG_CMPCT ||
+	            m->kind == RL_BLKMSG_TXN);
+	if (m->kind == RL_BLKMSG_TXN)
+		assert_true(m->n <= max);
+	else
+		assert_true(m->b.ntx <= max);
+	if (m->kind == RL_BLKMSG_CMPCT)
+		assert_true(within(m->sid, (size_t)m->b.ntx * 6, p, n));
+}
+
 /* A seeded loop of mutations: decoders never crash or read outside the
- * input (ASan), whatever the bytes. */
+ * input (ASan, and every pointer they hand out is checked to lie in it);
+ * each answer is success or a documented error, and a success stays within
+ * the limits.  Both outcomes must occur, or the loop tested nothing. */
 static void test_mutations(void **state)
 {
 	(void)state;
@@ -258,10 +294,18 @@ static void test_mutations(void **state)
 	len[0] = rl_block_msg_full(&b, orig[0], sizeof(orig[0]));
 	len[1] = rl_block_msg_cmpct(&b, orig[1], sizeof(orig[1]));
 	len[2] = rl_inv_encode(orig[2], sizeof(orig[2]), txs, 2, txs, 1);
-	uint64_t r = 42;
 	static rl_inv_t inv;
 	rl_blkmsg_t m;
-	int ok = 0;
+	/* the unmutated messages decode */
+	for (int k = 0; k < 3; k++) {
+		assert_true(len[k] > 0);
+		if (k == 2)
+			assert_int_equal(rl_inv_decode(orig[k], len[k], &inv), 0);
+		else
+			assert_int_equal(decode_all(orig[k], len[k], 64, &m), 0);
+	}
+	uint64_t r = 42;
+	int ok = 0, refused = 0;
 	for (int it = 0; it < 200000; it++) {
 		int k = it % 3;
 		memcpy(buf, orig[k], len[k]);
@@ -272,14 +316,24 @@ static void test_mutations(void **state)
 		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
 		size_t n = len[k] - (size_t)((r >> 40) % 3);
 		uint8_t *p = malloc(n); /* exact size, so ASan sees any overread */
+		assert_non_null(p);
 		memcpy(p, buf, n);
-		if (k == 2)
-			ok += rl_inv_decode(p, n, &inv) == 0;
-		else
-			ok += decode_all(p, n, 64, &m) == 0;
+		int rc = k == 2 ? rl_inv_decode(p, n, &inv) : decode_all(p, n, 64, &m);
+		if (rc == 0) {
+			ok++;
+			if (k == 2)
+				check_inv(&inv, p, n);
+			else
+				check_blkmsg(&m, p, n, 64);
+		} else {
+			assert_true(rc == CH_EPROTO || rc == CH_ERANGE);
+			refused++;
+		}
 		free(p);
 	}
-	printf("mutations: %d of 200000 still decoded\n", ok);
+	printf("mutations: %d of 200000 still decoded, %d refused\n", ok, refused);
+	assert_true(ok > 0);
+	assert_true(refused > 0);
 }
 
 int main(void)

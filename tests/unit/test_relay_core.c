@@ -470,9 +470,23 @@ static void test_compact_block(void **state)
 	assert_int_equal(rl_core_stats(q)->cmpct_missing_ids, 2);
 	/* the ids sent on request are subtracted from what was saved */
 	assert_true(rl_core_stats(p)->cmpct_bytes_saved < saved);
-	/* the same block again: a duplicate */
-	msg(q, 100, 9, R.data, 0, 24 * MS); /* empty payload: malformed */
+	/* the same block again, whole: a duplicate, counted and dropped (not
+	 * accepted again, not relayed, no points) */
+	static uint8_t again[4096];
+	b.txs = ids; /* submit leaves txs NULL; they are the ids it was given */
+	size_t again_len = rl_block_msg_full(&b, again, sizeof(again));
+	assert_true(again_len > 0);
+	uint64_t dup0 = rl_core_stats(q)->blocks_dup;
+	uint64_t acc0 = rl_core_stats(q)->blocks_accepted;
+	msg(q, 100, 9, again, again_len, 24 * MS);
 	rl_core_turn_end(q, 24 * MS);
+	assert_int_equal(rl_core_stats(q)->blocks_dup, dup0 + 1);
+	assert_int_equal(rl_core_stats(q)->blocks_accepted, acc0);
+	assert_int_equal(nblock_events, 2);
+	expect_empty(q);
+	/* an empty BLOCK payload: malformed */
+	msg(q, 100, 9, R.data, 0, 25 * MS);
+	rl_core_turn_end(q, 25 * MS);
 	expect_misbehave(q, 100, RL_PTS_MALFORMED, "malformed BLOCK");
 	rl_core_free(&p);
 	rl_core_free(&q);
