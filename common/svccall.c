@@ -47,8 +47,7 @@ ch_caller_t *ch_caller_new(void *zctx)
 }
 
 /* finish: frees the slot first, so the callback may start new calls. */
-static void finish(ch_caller_t *c, call_t *k, int rc, const msgpack_object *result,
-                   const char *msg)
+static void finish(ch_caller_t *c, call_t *k, int rc, const msgpack_object *result, const char *msg)
 {
 	ch_call_fn fn = k->fn;
 	void *arg = k->arg;

@@ -5,7 +5,7 @@
 
 #include "err.h"
 
-#define SLOT(id) ((id) & 0xffffu)
+#define SLOT(id) ((id)&0xffffu)
 #define GEN(id)  ((uint16_t)((id) >> 16))
 
 void ch_timers_init(ch_timers_t *ts)

@@ -105,8 +105,8 @@ typedef struct fx {
 	int dispatched;
 } fx_t;
 
-static int dispatch(void *arg, const char *cmd, const msgpack_object *req, ch_mpw_t *out,
-                    char *err, size_t errcap)
+static int dispatch(void *arg, const char *cmd, const msgpack_object *req, ch_mpw_t *out, char *err,
+                    size_t errcap)
 {
 	fx_t *f = arg;
 	uint64_t n = 0;
@@ -337,9 +337,9 @@ static void call(ch_caller_t *c, fx_t *f, const char *cmd, uint64_t n, uint64_t 
 {
 	ch_mpw_t w;
 	request(&w, cmd, n);
-	assert_int_equal(ch_caller_call(c, f->ep, ch_mpw_data(&w), ch_mpw_size(&w), deadline,
-	                                on_reply, a, id),
-	                 0);
+	assert_int_equal(
+	    ch_caller_call(c, f->ep, ch_mpw_data(&w), ch_mpw_size(&w), deadline, on_reply, a, id),
+	    0);
 	ch_mpw_free(&w);
 }
 
@@ -436,9 +436,8 @@ static void test_call_nobody(void **state)
 	ch_mpw_t w;
 	ch_ctl_endpoint(f->dir, "absent", "cmd", ep, sizeof(ep));
 	request(&w, "now", 1);
-	assert_int_equal(ch_caller_call(c, ep, ch_mpw_data(&w), ch_mpw_size(&w), 1000, on_reply,
-	                                &a, NULL),
-	                 0);
+	assert_int_equal(
+	    ch_caller_call(c, ep, ch_mpw_data(&w), ch_mpw_size(&w), 1000, on_reply, &a, NULL), 0);
 	assert_int_equal(ch_caller_call(c, ep, ch_mpw_data(&w), 0, 1000, on_reply, &a, NULL),
 	                 CH_EINVAL);
 	ch_mpw_free(&w);
