@@ -15,8 +15,8 @@
 
 #define TL_TOPIC "event.transport."
 
-/* tl_open: the DEALER talks to a REP: every request is [id, "", body]
- * and REP hands [id, ""] back with the reply. */
+/* tl_open: the DEALER talks to transport's ROUTER: every request is
+ * [id, "", body] and the envelope [id, ""] comes back with the reply. */
 int tl_open(tlink_t *t, void *zctx, const char *datadir)
 {
 	char cmd[CH_CTL_ENDPOINT_MAX], pub[CH_CTL_ENDPOINT_MAX];
