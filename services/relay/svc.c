@@ -112,28 +112,17 @@ static void publish_relayed(rl_svc_t *s, uint64_t now)
 /* ---------------------------------------------------------------- rings */
 
 /* flush_out: the queue's records into the ring, as many as fit. */
-static int flush_out(rl_svc_t *s, rl_outq_t *q, shm_ring_t *r, ch_ring_id_t id)
+static int flush_out(rl_svc_t *s, shm_outq_t *q, shm_ring_t *r, ch_ring_id_t id)
 {
-	int n = 0;
-	uint32_t tag, len;
-	const uint8_t *p;
-	while (rl_outq_next(q, &tag, &p, &len)) {
-		int rc = shm_ring_try_write(r, p, len, tag);
-		if (rc == CH_EAGAIN) {
-			ch_svc_want_space(s->svc, id);
-			break;
-		}
-		if (rc) {
-			/* larger than the ring takes: a bug, never a peer's doing */
-			s->out_dropped++;
-			CH_LOG_ERROR("%s: record of %u bytes refused: %s", ch_ring_descs[id].name,
-			             len, ch_strerror(rc));
-		}
-		rl_outq_pop(q);
-		n++;
-	}
-	if (n)
-		shm_ring_publish(r);
+	bool full;
+	uint64_t refused = s->out_dropped;
+	int n = shm_outq_flush(q, r, true, &full, &s->out_dropped);
+	if (full)
+		ch_svc_want_space(s->svc, id);
+	/* larger than the ring takes: a bug, never a peer's doing */
+	if (s->out_dropped != refused)
+		CH_LOG_ERROR("%s: %llu records refused as too large", ch_ring_descs[id].name,
+		             (unsigned long long)(s->out_dropped - refused));
 	return n;
 }
 
@@ -181,8 +170,8 @@ static int take(rl_svc_t *s, shm_ring_t *r, bool transport, uint64_t now)
  * is in the output rings (core.h, steps 4). */
 static void commit(rl_svc_t *s)
 {
-	bool tp_empty = rl_outq_bytes(rl_core_out_transport(s->core)) == 0;
-	bool mp_empty = rl_outq_bytes(rl_core_out_mempool(s->core)) == 0;
+	bool tp_empty = shm_outq_bytes(rl_core_out_transport(s->core)) == 0;
+	bool mp_empty = shm_outq_bytes(rl_core_out_mempool(s->core)) == 0;
 	if (s->unc_tp && tp_empty && mp_empty) {
 		shm_ring_commit(s->in_tp);
 		s->unc_tp = false;
@@ -245,8 +234,8 @@ int rl_svc_drain(ch_svc_t *svc, void *user)
 	rl_svc_t *s = user;
 	rl_svc_work(svc, user, ch_mono_ns());
 	/* what is announced but unflushed, or not yet in a ring, is in flight */
-	return (int)(rl_outq_bytes(rl_core_out_transport(s->core)) > 0) +
-	       (int)(rl_outq_bytes(rl_core_out_mempool(s->core)) > 0) +
+	return (int)(shm_outq_bytes(rl_core_out_transport(s->core)) > 0) +
+	       (int)(shm_outq_bytes(rl_core_out_mempool(s->core)) > 0) +
 	       (int)!rl_core_batch_empty(s->core) + (int)s->unc_tp + (int)s->unc_mp;
 }
 
