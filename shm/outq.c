@@ -55,8 +55,7 @@ void shm_outq_end(shm_outq_t *q, uint32_t tag, size_t used)
 	q->len += 8 + pad8(used);
 }
 
-int shm_outq_push(shm_outq_t *q, uint32_t tag, const void *a, size_t na, const void *b,
-                  size_t nb)
+int shm_outq_push(shm_outq_t *q, uint32_t tag, const void *a, size_t na, const void *b, size_t nb)
 {
 	uint8_t *p = shm_outq_begin(q, na + nb);
 	if (!p)

@@ -38,8 +38,7 @@ uint8_t *shm_outq_begin(shm_outq_t *q, size_t max);
 void shm_outq_end(shm_outq_t *q, uint32_t tag, size_t used);
 
 /* shm_outq_push: appends {tag, a[0..na) b[0..nb)}.  0 or CH_ENOMEM. */
-int shm_outq_push(shm_outq_t *q, uint32_t tag, const void *a, size_t na, const void *b,
-                  size_t nb);
+int shm_outq_push(shm_outq_t *q, uint32_t tag, const void *a, size_t na, const void *b, size_t nb);
 
 /* shm_outq_next: the oldest record (false when empty); shm_outq_pop drops
  * it. */

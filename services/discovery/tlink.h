@@ -12,7 +12,7 @@
  *     ZMQ_IMMEDIATE: a request fails at once while transport is down
  *     instead of queueing for the next one.  The requests: `connect`
  *     (dials), `send` (GETPEERS/PEERS frames), `disconnect` (surplus
- *     seed connections), `peers` every TL_SYNC_NS
+ *     seed connections), `peer_list` every TL_SYNC_NS
  *     (the authoritative list of connections: events can be missed) and
  *     `bans` every TL_BANS_NS.
  *

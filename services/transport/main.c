@@ -642,9 +642,12 @@ static int cmd_peers(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mp
 }
 
 /* peer_list: the connected peers for other services (relay rebuilding its
- * peers after a restart): typed fields, no words to parse.
+ * peers after a restart, discovery's view of the connections): typed
+ * fields, no reply meant for people to parse.
  * {peers: [{id: uint, pubkey: bin 32, addr: str, inbound: bool,
- *           block_relay: bool}]} */
+ *           block_relay: bool, kind: "inbound" | "outbound" | "feeler" |
+ *           "block-relay" (the words of the peer events), manual: bool,
+ *           listen_port: uint}]} */
 static int cmd_peer_list(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
 {
 	tp_t *tp = user;
@@ -657,12 +660,15 @@ static int cmd_peer_list(ch_svc_t *svc, void *user, const msgpack_object *req, c
 	msgpack_pack_array(&out->pk, s->n);
 	for (size_t i = 0; i < s->n; i++) {
 		tp_peer_t *p = s->list[i];
-		ch_mpw_map(out, 5);
+		ch_mpw_map(out, 8);
 		ch_mpw_kv_u64(out, "id", p->handle);
 		ch_mpw_kv_bin(out, "pubkey", p->remote_pk, 32);
 		ch_mpw_kv_str(out, "addr", p->addr);
 		ch_mpw_kv_bool(out, "inbound", p->inbound);
 		ch_mpw_kv_bool(out, "block_relay", !p->inbound && p->kind == TP_KIND_BLOCK_RELAY);
+		ch_mpw_kv_str(out, "kind", p->inbound ? "inbound" : kind_name(p->kind));
+		ch_mpw_kv_bool(out, "manual", p->manual);
+		ch_mpw_kv_u64(out, "listen_port", p->listen_port);
 	}
 	rcu_read_unlock();
 	return 0;
@@ -945,7 +951,7 @@ static const ch_svc_cmd_t tp_cmds[] = {
     {"peers", cmd_peers, "connected peers with their statistics"},
     {"peer_list", cmd_peer_list,
      "connected peers as typed fields for other services: id, pubkey, addr, inbound, "
-     "block_relay"},
+     "block_relay, kind, manual, listen_port"},
     {"connect", cmd_connect,
      "dial addr=HOST:PORT or PUBKEY@HOST:PORT and keep it connected; kind=outbound|feeler|"
      "block-relay, once=true: dial one time, no retries"},
