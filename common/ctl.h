@@ -1,7 +1,7 @@
 /* ctl.h: a small client for the control plane of docs/control.md.
  *
  * Used by chorusctl, chorus-mon, tests and benchmarks to reach the command
- * (REP) and event (PUB) sockets every Chorus process binds under
+ * (ROUTER) and event (PUB) sockets every Chorus process binds under
  * DATADIR/run/.  A call opens a fresh REQ socket, sends one request, waits
  * for one reply and closes the socket, so a timed-out call never leaves a
  * REQ socket stuck in the wrong send/receive state and a restarted server
@@ -50,7 +50,7 @@ int ch_ctl_datadir(const char *arg, char *out, size_t cap);
 int ch_ctl_endpoint(const char *datadir, const char *name, const char *kind, char *out, size_t cap);
 
 /* ch_ctl_call: sends the request req[0..len) (a msgpack map, e.g. built
- * with ch_mpw_*) to the REP socket at endpoint and parses the one-frame
+ * with ch_mpw_*) to the command socket at endpoint and parses the one-frame
  * reply into reply (initialised by the caller with ch_mpr_init; its
  * max_size bounds the reply).  timeout_ms bounds the whole call (send and
  * receive); a negative value waits forever, 0 is refused.  EINTR is retried

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -16,7 +17,7 @@
 static int bind_one(ch_ctlsock_t *s, void **sock, int type, const char *path, char *err,
                     size_t errcap)
 {
-	char ep[CH_CTL_PATH_MAX + 8];
+	char ep[CH_CTLSOCK_PATH_MAX + 8];
 	snprintf(ep, sizeof(ep), "ipc://%s", path);
 	*sock = zmq_socket(s->zctx, type);
 	if (!*sock) {
@@ -61,14 +62,72 @@ int ch_ctlsock_open(ch_ctlsock_t *s, const char *datadir, const char *name, char
 		snprintf(err, errcap, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
 		return CH_EIO;
 	}
-	int rc = bind_one(s, &s->cmd, ZMQ_REP, s->cmd_path, err, errcap);
+	int rc = bind_one(s, &s->cmd, ZMQ_ROUTER, s->cmd_path, err, errcap);
 	if (!rc)
 		rc = bind_one(s, &s->pub, ZMQ_PUB, s->pub_path, err, errcap);
 	return rc;
 }
 
+struct ch_ctlsock_pending {
+	ch_ctlsock_pending_t *next, *prev;
+	ch_ctlsock_env_t env;
+};
+
+static void send_reply(ch_ctlsock_t *s, const ch_ctlsock_env_t *env);
+static void reply_error(ch_ctlsock_t *s, int code, const char *msg);
+static void reply_ok(ch_ctlsock_t *s, const ch_mpw_t *result);
+
+ch_ctlsock_pending_t *ch_ctlsock_defer(ch_ctlsock_t *s)
+{
+	if (s->deferred)
+		return s->deferred;
+	if (s->taken)
+		return NULL; /* taken and answered already during this dispatch */
+	if (s->npending >= CH_CTLSOCK_PENDING_MAX)
+		return NULL;
+	ch_ctlsock_pending_t *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->env = s->env;
+	p->next = s->pending;
+	if (s->pending)
+		s->pending->prev = p;
+	s->pending = p;
+	s->npending++;
+	s->deferred = p;
+	s->taken = true;
+	return p;
+}
+
+void ch_ctlsock_answer(ch_ctlsock_t *s, ch_ctlsock_pending_t *p, int rc, const ch_mpw_t *result,
+                       const char *msg)
+{
+	if (!p)
+		return;
+	if (rc == 0 && result && ch_mpw_error(result))
+		rc = ch_mpw_error(result);
+	if (rc)
+		reply_error(s, rc, msg ? msg : ch_strerror(rc));
+	else
+		reply_ok(s, result);
+	if (s->cmd)
+		send_reply(s, &p->env);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		s->pending = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	s->npending--;
+	if (s->deferred == p)
+		s->deferred = NULL;
+	free(p);
+}
+
 void ch_ctlsock_close(ch_ctlsock_t *s)
 {
+	while (s->pending)
+		ch_ctlsock_answer(s, s->pending, CH_ECLOSED, NULL, "the process is stopping");
 	if (s->cmd)
 		zmq_close(s->cmd);
 	if (s->pub)
@@ -97,8 +156,33 @@ static void reply_error(ch_ctlsock_t *s, int code, const char *msg)
 	ch_mpw_kv_str(&s->reply, "message", msg);
 }
 
-/* handle: one request in, one reply out; nothing a client sends can make
- * us skip the reply (REP would wedge) or crash. */
+static void reply_ok(ch_ctlsock_t *s, const ch_mpw_t *result)
+{
+	ch_mpw_reset(&s->reply);
+	ch_mpw_map(&s->reply, 2);
+	ch_mpw_kv_bool(&s->reply, "ok", true);
+	ch_mpw_key(&s->reply, "result");
+	if (!result || ch_mpw_size(result) == 0)
+		msgpack_pack_nil(&s->reply.pk);
+	else
+		msgpack_sbuffer_write(&s->reply.sb, ch_mpw_data(result), ch_mpw_size(result));
+}
+
+/* send_reply: the envelope, then s->reply.  A ROUTER never blocks: a reply
+ * to a client that has gone away is dropped. */
+static void send_reply(ch_ctlsock_t *s, const ch_ctlsock_env_t *env)
+{
+	for (uint8_t i = 0; i < env->n; i++)
+		if (zmq_send(s->cmd, env->data[i], env->len[i], ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+			goto lost;
+	if (zmq_send(s->cmd, ch_mpw_data(&s->reply), ch_mpw_size(&s->reply), ZMQ_DONTWAIT) >= 0)
+		return;
+lost:
+	ch_log(CH_LOG_LEVEL_WARN, "reply lost: zmq_send: %s", zmq_strerror(zmq_errno()));
+}
+
+/* handle: one request in, at most one reply out (none when the dispatcher
+ * deferred it); nothing a client sends can crash us. */
 static void handle(ch_ctlsock_t *s, const void *data, size_t len, ch_ctlsock_dispatch_fn fn,
                    void *arg)
 {
@@ -108,31 +192,62 @@ static void handle(ch_ctlsock_t *s, const void *data, size_t len, ch_ctlsock_dis
 	char cmdz[64], err[512] = "";
 	if (ch_mpr_parse(&s->req, data, len) != 0 || ch_mpr_root_map(&s->req, &root) != 0) {
 		reply_error(s, CH_EPROTO, "request is not a msgpack map");
+		send_reply(s, &s->env);
 		return;
 	}
 	if (ch_mp_get_str(root, "cmd", &cmd, &cmdlen) != 0 || cmdlen == 0 ||
 	    cmdlen >= sizeof(cmdz)) {
 		reply_error(s, CH_EPROTO, "request has no \"cmd\" string");
+		send_reply(s, &s->env);
 		return;
 	}
 	memcpy(cmdz, cmd, cmdlen);
 	cmdz[cmdlen] = 0;
 	ch_mpw_reset(&s->out);
+	s->deferred = NULL;
+	s->taken = false;
 	int rc = fn(arg, cmdz, root, &s->out, err, sizeof(err));
+	s->deferred = NULL;
+	if (s->taken)
+		return; /* answered (or to be answered) through ch_ctlsock_answer */
 	if (rc == 0 && ch_mpw_error(&s->out))
 		rc = ch_mpw_error(&s->out);
 	if (rc) {
 		reply_error(s, rc, err[0] ? err : ch_strerror(rc));
+		send_reply(s, &s->env);
 		return;
 	}
-	ch_mpw_reset(&s->reply);
-	ch_mpw_map(&s->reply, 2);
-	ch_mpw_kv_bool(&s->reply, "ok", true);
-	ch_mpw_key(&s->reply, "result");
-	if (ch_mpw_size(&s->out) == 0)
-		msgpack_pack_nil(&s->reply.pk);
-	else
-		msgpack_sbuffer_write(&s->reply.sb, ch_mpw_data(&s->out), ch_mpw_size(&s->out));
+	reply_ok(s, &s->out);
+	send_reply(s, &s->env);
+}
+
+/* recv_request: one multipart message: every frame but the last into
+ * s->env, the last into body.  0, or CH_EAGAIN when nothing waits, or
+ * CH_ERANGE when the envelope is beyond its bounds (message consumed). */
+static int recv_request(ch_ctlsock_t *s, zmq_msg_t *body)
+{
+	int more = 1, bad = 0;
+	size_t mlen = sizeof(more);
+	s->env.n = 0;
+	if (zmq_msg_recv(body, s->cmd, ZMQ_DONTWAIT) < 0)
+		return CH_EAGAIN;
+	for (;;) {
+		if (zmq_getsockopt(s->cmd, ZMQ_RCVMORE, &more, &mlen) != 0 || !more)
+			break;
+		/* the frame held in body is part of the envelope */
+		size_t n = zmq_msg_size(body);
+		if (s->env.n >= CH_CTLSOCK_ENV_FRAMES || n > CH_CTLSOCK_ENV_FRAME)
+			bad = 1;
+		else {
+			memcpy(s->env.data[s->env.n], zmq_msg_data(body), n);
+			s->env.len[s->env.n++] = (uint8_t)n;
+		}
+		zmq_msg_close(body);
+		zmq_msg_init(body);
+		if (zmq_msg_recv(body, s->cmd, 0) < 0)
+			return CH_ERANGE;
+	}
+	return bad ? CH_ERANGE : 0;
 }
 
 int ch_ctlsock_serve(ch_ctlsock_t *s, ch_ctlsock_dispatch_fn fn, void *arg)
@@ -141,16 +256,19 @@ int ch_ctlsock_serve(ch_ctlsock_t *s, ch_ctlsock_dispatch_fn fn, void *arg)
 	for (int i = 0; i < 64; i++) {
 		zmq_msg_t m;
 		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, s->cmd, ZMQ_DONTWAIT) < 0) {
+		int rc = recv_request(s, &m);
+		if (rc == CH_EAGAIN) {
 			zmq_msg_close(&m);
 			break;
 		}
-		handle(s, zmq_msg_data(&m), zmq_msg_size(&m), fn, arg);
+		if (rc == 0)
+			handle(s, zmq_msg_data(&m), zmq_msg_size(&m), fn, arg);
+		else
+			ch_log(CH_LOG_LEVEL_WARN,
+			       "request dropped: its envelope is beyond %d "
+			       "frames of %d bytes",
+			       CH_CTLSOCK_ENV_FRAMES, CH_CTLSOCK_ENV_FRAME);
 		zmq_msg_close(&m);
-		/* A REP socket must answer before it can read again. */
-		if (zmq_send(s->cmd, ch_mpw_data(&s->reply), ch_mpw_size(&s->reply), 0) < 0)
-			ch_log(CH_LOG_LEVEL_WARN, "reply lost: zmq_send: %s",
-			       zmq_strerror(zmq_errno()));
 		served++;
 	}
 	return served;

@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "ctl.h"
 #include "ctlsock.h"
 #include "err.h"
 #include "fileio.h"
@@ -53,6 +54,13 @@ struct ch_svc {
 
 	svc_watch_t watch[SVC_MAX_WATCH];
 	size_t nwatch;
+
+	ch_timers_t timers;
+	struct {
+		ch_svc_timer_fn fn;
+		void *arg;
+	} tcb[CH_TIMERS_MAX];
+	ch_caller_t *caller;
 
 	char errmsg[256];
 	bool stop;
@@ -145,6 +153,79 @@ static void compact_watches(ch_svc_t *svc)
 	svc->nwatch = j;
 }
 
+ch_svc_reply_t *ch_svc_defer(ch_svc_t *svc)
+{
+	return ch_ctlsock_defer(&svc->sock);
+}
+
+void ch_svc_reply(ch_svc_t *svc, ch_svc_reply_t *r, const ch_mpw_t *result)
+{
+	ch_ctlsock_answer(&svc->sock, r, 0, result, NULL);
+}
+
+void ch_svc_reply_error(ch_svc_t *svc, ch_svc_reply_t *r, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ch_ctlsock_answer(&svc->sock, r, code < 0 ? code : CH_EINVAL, NULL, msg);
+}
+
+int ch_svc_call(ch_svc_t *svc, const char *name, const ch_mpw_t *req, uint32_t timeout_ms,
+                ch_call_fn fn, void *arg, uint64_t *id)
+{
+	char ep[CH_CTL_ENDPOINT_MAX];
+	if (!svc->caller || !req || ch_mpw_error(req))
+		return CH_EINVAL;
+	int rc = ch_ctl_endpoint(svc->cfg.datadir, name, "cmd", ep, sizeof(ep));
+	if (rc)
+		return rc;
+	return ch_caller_call(svc->caller, ep, ch_mpw_data(req), ch_mpw_size(req),
+	                      ch_mono_ns() + (uint64_t)timeout_ms * 1000000ULL, fn, arg, id);
+}
+
+int ch_svc_call_cancel(ch_svc_t *svc, uint64_t id)
+{
+	return ch_caller_cancel(svc->caller, id);
+}
+
+/* timer_tramp: the table's callback, calling the service's. */
+static void timer_tramp(void *ctx, void *arg, uint32_t id)
+{
+	ch_svc_t *svc = ctx;
+	size_t slot = (size_t)(uintptr_t)arg;
+	svc->tcb[slot].fn(svc, svc->tcb[slot].arg, id);
+}
+
+int ch_svc_timer_add(ch_svc_t *svc, uint64_t due_ns, uint64_t period_ns, ch_svc_timer_fn fn,
+                     void *arg, uint32_t *id)
+{
+	uint32_t tid;
+	if (!fn || !id)
+		return CH_EINVAL;
+	int rc = ch_timers_add(&svc->timers, due_ns, period_ns, timer_tramp, NULL, &tid);
+	if (rc)
+		return rc;
+	size_t slot = (tid & 0xffffu) - 1;
+	svc->timers.t[slot].arg = (void *)(uintptr_t)slot;
+	svc->tcb[slot].fn = fn;
+	svc->tcb[slot].arg = arg;
+	*id = tid;
+	return 0;
+}
+
+int ch_svc_timer_set(ch_svc_t *svc, uint32_t id, uint64_t due_ns)
+{
+	return ch_timers_set(&svc->timers, id, due_ns);
+}
+
+int ch_svc_timer_cancel(ch_svc_t *svc, uint32_t id)
+{
+	return ch_timers_cancel(&svc->timers, id);
+}
+
 int ch_svc_event(ch_svc_t *svc, const char *what, int npairs,
                  void (*fill)(ch_mpw_t *w, const void *arg), const void *arg)
 {
@@ -229,11 +310,14 @@ static int cmd_status(ch_svc_t *svc, void *user, const msgpack_object *req, ch_m
 	ch_mpw_t extra;
 	ch_mpw_init(&extra);
 	int n = own_pairs(svc, svc->ops->status, &extra);
-	ch_mpw_map(out, 5 + (size_t)(n > 0 ? n : 0));
+	ch_mpw_map(out, 8 + (size_t)(n > 0 ? n : 0));
 	ch_mpw_kv_str(out, "service", svc->ops->name);
 	ch_mpw_kv_u64(out, "pid", (uint64_t)getpid());
 	ch_mpw_kv_str(out, "state", svc->stop ? "stopping" : "ready");
 	ch_mpw_kv_u64(out, "uptime_ms", (ch_mono_ns() - svc->started_ns) / 1000000);
+	ch_mpw_kv_u64(out, "replies_pending", svc->sock.npending);
+	ch_mpw_kv_u64(out, "calls_in_flight", ch_caller_inflight(svc->caller));
+	ch_mpw_kv_u64(out, "timers", svc->timers.n);
 	write_rings(svc, out);
 	if (n > 0)
 		msgpack_sbuffer_write(&out->sb, ch_mpw_data(&extra), ch_mpw_size(&extra));
@@ -378,6 +462,11 @@ static int svc_setup(ch_svc_t *svc, int argc, char **argv)
 		CH_LOG_ERROR("%s", err);
 		return rc == CH_ERANGE ? CH_EXIT_FATAL : 1;
 	}
+	svc->caller = ch_caller_new(svc->sock.zctx);
+	if (!svc->caller) {
+		CH_LOG_ERROR("out of memory");
+		return 1;
+	}
 	if (write_pid_file(svc))
 		return 1;
 	if (svc->ops->init) {
@@ -395,6 +484,8 @@ static int svc_setup(ch_svc_t *svc, int argc, char **argv)
 
 static void svc_teardown(ch_svc_t *svc)
 {
+	/* calls in flight end (CH_ECLOSED) while the service's state lives */
+	ch_caller_free(&svc->caller);
 	if (svc->ops->fini && svc->user)
 		svc->ops->fini(svc, svc->user);
 	ch_ctlsock_close(&svc->sock);
@@ -440,11 +531,39 @@ static bool sleep_rings(ch_svc_t *svc, const uint64_t seen[CH_RING_COUNT],
 	return ok;
 }
 
+/* run_due: the timers and call timeouts due at now; how many ran. */
+static int run_due(ch_svc_t *svc, uint64_t now)
+{
+	int n = 0;
+	uint64_t t = ch_timers_next(&svc->timers);
+	if (t && t <= now)
+		n += ch_timers_run(&svc->timers, now, svc);
+	t = ch_caller_next(svc->caller);
+	if (t && t <= now)
+		n += ch_caller_expire(svc->caller, now);
+	return n;
+}
+
+/* sleep_ms: how long the loop may block: the tick, or less when a timer or
+ * a call's timeout is due sooner (rounded up to the next millisecond). */
+static long sleep_ms(ch_svc_t *svc, uint64_t now)
+{
+	uint64_t next = ch_timers_next(&svc->timers), c = ch_caller_next(svc->caller);
+	if (c && (!next || c < next))
+		next = c;
+	if (!next)
+		return SVC_TICK_MS;
+	if (next <= now)
+		return 0;
+	uint64_t ms = (next - now + 999999) / 1000000;
+	return ms < SVC_TICK_MS ? (long)ms : SVC_TICK_MS;
+}
+
 static void svc_loop(ch_svc_t *svc)
 {
 	uint64_t spin_ns = (uint64_t)svc->cfg.ring_spin_us * 1000;
 	uint64_t last_work = 0, last_metrics = ch_mono_ns(), stop_deadline = 0;
-	zmq_pollitem_t items[2 + CH_RING_COUNT + SVC_MAX_WATCH];
+	zmq_pollitem_t items[1 + CH_CALL_ENDPOINTS + CH_RING_COUNT + SVC_MAX_WATCH];
 	uint32_t turn = 0;
 	for (;;) {
 		uint64_t now = ch_mono_ns();
@@ -472,7 +591,8 @@ static void svc_loop(ch_svc_t *svc)
 			if (svc->rings[i] && svc->roles[i] == SHM_RING_CONSUMER)
 				seen[i] = shm_ring_published(svc->rings[i]);
 		}
-		int did = svc->ops->work ? svc->ops->work(svc, svc->user, now) : 0;
+		int did = run_due(svc, now);
+		did += svc->ops->work ? svc->ops->work(svc, svc->user, now) : 0;
 		if (did > 0)
 			last_work = now;
 
@@ -483,9 +603,11 @@ static void svc_loop(ch_svc_t *svc)
 
 		size_t n = 0;
 		items[n++] = (zmq_pollitem_t){.socket = svc->sock.cmd, .events = ZMQ_POLLIN};
-		size_t ring_base = n;
+		size_t call_base = n;
+		n += ch_caller_pollitems(svc->caller, items + n, CH_CALL_ENDPOINTS);
+		size_t ncall = n - call_base;
 		bool prepared[CH_RING_COUNT] = {false};
-		long timeout = SVC_TICK_MS;
+		long timeout = sleep_ms(svc, now);
 		if (spinning || svc->stop)
 			timeout = 0;
 		else if (!sleep_rings(svc, seen, prepared))
@@ -502,7 +624,6 @@ static void svc_loop(ch_svc_t *svc)
 		for (int i = 0; i < CH_RING_COUNT; i++)
 			if (prepared[i])
 				shm_ring_sleep_done(svc->rings[i]);
-		(void)ring_base;
 		/* A signal interrupts zmq_poll (EINTR, or EAGAIN from its
 		 * internal retry): the next turn sees the stop flag. */
 		if (rc < 0 && zmq_errno() != EINTR && zmq_errno() != EAGAIN) {
@@ -513,6 +634,11 @@ static void svc_loop(ch_svc_t *svc)
 			continue;
 		if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
 			ch_ctlsock_serve(&svc->sock, dispatch, svc);
+		for (size_t i = 0; rc > 0 && i < ncall; i++)
+			if (items[call_base + i].revents & ZMQ_POLLIN) {
+				ch_caller_recv(svc->caller);
+				break;
+			}
 		size_t nw = svc->nwatch;
 		for (size_t i = 0; rc > 0 && i < nw; i++) {
 			svc_watch_t *w = &svc->watch[i];
@@ -544,6 +670,7 @@ int ch_svc_main(const ch_svc_ops_t *ops, int argc, char **argv)
 		return 1;
 	svc->ops = ops;
 	svc->started_ns = ch_mono_ns();
+	ch_timers_init(&svc->timers);
 	if (ch_svc_lookup(ops->name, &svc->id) != 0) {
 		fprintf(stderr, "chorus: unknown service name %s\n", ops->name);
 		free(svc);

@@ -162,8 +162,6 @@ int disc_init(ch_svc_t *svc, void **user)
 		                                                                        : rc;
 	x->d = dht_net_core(x->net, 0);
 	x->budget_ms = DISC_CMD_BUDGET_MS;
-	if (cfg->heartbeat_timeout_ms / 2 < x->budget_ms)
-		x->budget_ms = cfg->heartbeat_timeout_ms / 2;
 	snprintf(x->state_path, sizeof(x->state_path), "%s/%s", cfg->datadir, DISC_STATE_FILE);
 	load_state(x);
 	bootstrap_seeds(x, cfg, now);
@@ -294,6 +292,7 @@ void disc_fini(ch_svc_t *svc, void *user)
 	(void)svc;
 	if (x == NULL)
 		return;
+	disc_cmd_fini(x);
 	disc_member_fini(x);
 	if (x->net != NULL) {
 		disc_save(x, true);

@@ -24,9 +24,8 @@
 #include "service.h"
 #include "tlink.h"
 
-/* A command waits for its lookup at most this long (chorusctl's default
- * timeout is 3 s), and never more than half the heartbeat timeout: while
- * it waits it runs the DHT but not the frame's loop. */
+/* A command waits for its DHT operation at most this long (chorusctl's
+ * default timeout is 3 s); the loop goes on meanwhile (svc_cmd.c). */
 #define DISC_CMD_BUDGET_MS 2500
 /* The state file is rewritten at most this often while it changes. */
 #define DISC_SAVE_NS (1ull * 1000000000ull)
@@ -47,6 +46,9 @@
 /* A dial with no outcome this long after the handshake timeout failed. */
 #define DISC_DIAL_SLACK_NS (3ull * 1000000000ull)
 
+/* A command waiting for a DHT operation (svc_cmd.c). */
+typedef struct disc_cmd_op disc_cmd_op_t;
+
 typedef struct disc {
 	ch_svc_t *svc;
 	dht_net_t *net;
@@ -57,6 +59,8 @@ typedef struct disc {
 	uint64_t next_save;
 	bool joined; /* event sent when the table first held a node */
 	uint64_t budget_ms;
+	disc_cmd_op_t *cmd_ops; /* commands waiting for the DHT */
+	uint32_t ncmd_ops;
 	/* membership (svc_member.c) */
 	ab_t *book;
 	mb_t *mb;
@@ -86,6 +90,10 @@ int disc_work(ch_svc_t *svc, void *user, uint64_t now_ns);
 int disc_status(ch_svc_t *svc, void *user, ch_mpw_t *w);
 int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w);
 void disc_fini(ch_svc_t *svc, void *user);
+
+/* disc_cmd_fini: frees the commands still waiting (their replies are
+ * answered by the frame when it stops). */
+void disc_cmd_fini(disc_t *x);
 
 /* disc_resolve: HOST (name or IPv4; "" = any) to an IPv4 address in
  * network order.  Returns 0 or CH_ENOENT. */

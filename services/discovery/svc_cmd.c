@@ -1,12 +1,12 @@
 /* svc_cmd.c: the discovery service's commands (docs/control.md, docs/dht.md)
  * and its ops table.
  *
- * A command that needs the network starts a DHT operation and runs the
- * DHT (only) until the operation ends or the budget (DISC_CMD_BUDGET_MS,
- * at most half the heartbeat timeout) runs out; then the operation is
- * cancelled and the command answers CH_ETIMEDOUT.  The frame's request /
- * reply socket needs the answer before the next request, which is why the
- * command waits here rather than answering later. */
+ * A command that needs the network starts a DHT operation, takes its reply
+ * handle (ch_svc_defer) and returns: the loop goes on (other commands,
+ * status, the heartbeat, membership) and the reply is sent when the
+ * operation ends, or answers CH_ETIMEDOUT when the budget
+ * (DISC_CMD_BUDGET_MS, a frame timer) runs out first; the operation is
+ * cancelled then. */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,41 +25,122 @@
 /* The longest NAME of `dht put --name` (BEP 44's salt limit). */
 #define DISC_NAME_MAX KRPC_SALT_MAX
 
-/* An operation a command waits for. */
-typedef struct cmd_wait {
-	bool done;
-	dht_result_t r;
-} cmd_wait_t;
+typedef enum { OP_PUT, OP_GET, OP_LOOKUP, OP_ANNOUNCE, OP_PEERS } op_kind_t;
 
-/* on_done: the operation's callback. */
-static void on_done(void *arg, const dht_result_t *r)
+/* A command waiting for its DHT operation: what its answer needs. */
+struct disc_cmd_op {
+	disc_cmd_op_t *next, *prev;
+	disc_t *x;
+	ch_svc_reply_t *reply;
+	op_kind_t kind;
+	uint32_t id;    /* the DHT operation */
+	uint32_t timer; /* the budget */
+	uint8_t key[DHT_ID_LEN];
+	char name[DISC_NAME_MAX];
+	size_t nlen; /* put: 0 for an immutable item */
+};
+
+static void op_unlink(disc_cmd_op_t *op)
 {
-	cmd_wait_t *w = arg;
+	disc_t *x = op->x;
 
-	w->r = *r;
-	w->done = true;
+	if (op->prev != NULL)
+		op->prev->next = op->next;
+	else
+		x->cmd_ops = op->next;
+	if (op->next != NULL)
+		op->next->prev = op->prev;
+	x->ncmd_ops--;
 }
 
-/* wait_op: runs the DHT until w is done or the budget is spent (then the
- * lookup is cancelled: CH_ETIMEDOUT). */
-static int wait_op(disc_t *x, cmd_wait_t *w, uint32_t id)
+static int answer(disc_cmd_op_t *op, const dht_result_t *r, ch_mpw_t *out, char *msg, size_t cap);
+
+/* on_done: the operation ended: the answer goes out now. */
+static void on_done(void *arg, const dht_result_t *r)
 {
-	uint64_t end = ch_mono_ns() + x->budget_ms * 1000000ull;
+	disc_cmd_op_t *op = arg;
+	disc_t *x = op->x;
+	char msg[256] = "";
+	ch_mpw_t w;
 
-	dht_net_kick(x->net, 0);
-	while (!w->done) {
-		uint64_t now = ch_mono_ns();
+	ch_svc_timer_cancel(x->svc, op->timer);
+	op_unlink(op);
+	ch_mpw_init(&w);
+	int rc = answer(op, r, &w, msg, sizeof(msg));
+	if (rc == 0)
+		ch_svc_reply(x->svc, op->reply, &w);
+	else
+		ch_svc_reply_error(x->svc, op->reply, rc, "%s", msg[0] ? msg : ch_strerror(rc));
+	ch_mpw_free(&w);
+	free(op);
+}
 
-		if (now >= end) {
-			dht_cancel(x->d, id);
-			ch_svc_set_error(x->svc, "no answer from the DHT within %" PRIu64 " ms",
-			                 x->budget_ms);
-			return CH_ETIMEDOUT;
-		}
-		dht_net_run(x->net,
-		            (int)((end - now) / 1000000 < 10 ? (end - now) / 1000000 + 1 : 10));
+/* on_budget: the budget ran out first: the operation is cancelled. */
+static void on_budget(ch_svc_t *svc, void *arg, uint32_t id)
+{
+	disc_cmd_op_t *op = arg;
+	disc_t *x = op->x;
+
+	(void)id;
+	dht_cancel(x->d, op->id);
+	op_unlink(op);
+	ch_svc_reply_error(svc, op->reply, CH_ETIMEDOUT,
+	                   "no answer from the DHT within %" PRIu64 " ms", x->budget_ms);
+	free(op);
+}
+
+/* op_new: a command's record, before its operation starts. */
+static disc_cmd_op_t *op_new(ch_svc_t *svc, disc_t *x, op_kind_t kind)
+{
+	disc_cmd_op_t *op = calloc(1, sizeof(*op));
+
+	if (op == NULL) {
+		ch_svc_set_error(svc, "out of memory");
+		return NULL;
 	}
+	op->x = x;
+	op->kind = kind;
+	return op;
+}
+
+/* op_wait: the operation started (rc 0, op->id set): the reply is taken
+ * and the budget armed; the command returns at once.  On failure op is
+ * freed and the error returned. */
+static int op_wait(ch_svc_t *svc, disc_t *x, disc_cmd_op_t *op, int rc)
+{
+	if (rc != 0) {
+		free(op);
+		return rc;
+	}
+	if (ch_svc_timer_add(svc, ch_mono_ns() + x->budget_ms * 1000000ull, 0, on_budget, op,
+	                     &op->timer) != 0 ||
+	    (op->reply = ch_svc_defer(svc)) == NULL) {
+		dht_cancel(x->d, op->id);
+		ch_svc_timer_cancel(svc, op->timer);
+		free(op);
+		ch_svc_set_error(svc, "too many commands wait for the DHT");
+		return CH_EBUSY;
+	}
+	op->next = x->cmd_ops;
+	if (op->next != NULL)
+		op->next->prev = op;
+	x->cmd_ops = op;
+	x->ncmd_ops++;
+	dht_net_kick(x->net, 0);
 	return 0;
+}
+
+/* disc_cmd_fini: the commands still waiting at stop (the frame answers
+ * their replies CH_ECLOSED). */
+void disc_cmd_fini(disc_t *x)
+{
+	while (x->cmd_ops != NULL) {
+		disc_cmd_op_t *op = x->cmd_ops;
+
+		ch_svc_timer_cancel(x->svc, op->timer);
+		op_unlink(op);
+		free(op);
+	}
 }
 
 /* hex_arg: a hex string argument of exactly n bytes. */
@@ -103,17 +184,38 @@ static void fill_put_event(ch_mpw_t *w, const void *arg)
 	ch_mpw_kv_bool(w, "mutable", r->item.mut);
 }
 
-/* cmd_put: {value, name?} -> {key, stored, mutable, seq?, pubkey?, name?} */
+/* answer_put: {key, stored, mutable, queries, elapsed_ms, seq?, pubkey?,
+ * name?} */
+static void answer_put(disc_cmd_op_t *op, const dht_result_t *r, ch_mpw_t *out)
+{
+	disc_t *x = op->x;
+	bool named = op->nlen > 0;
+
+	ch_svc_event(x->svc, "dht_put", 3, fill_put_event, r);
+	ch_mpw_map(out, named ? 8 : 5);
+	kv_hex(out, "key", op->key, DHT_ID_LEN);
+	ch_mpw_kv_u64(out, "stored", r->stored);
+	ch_mpw_kv_bool(out, "mutable", named);
+	ch_mpw_kv_u64(out, "queries", r->queries);
+	kv_ms(out, "elapsed_ms", r->elapsed_ns);
+	if (named) {
+		ch_mpw_kv_i64(out, "seq", r->item.seq);
+		kv_hex(out, "pubkey", x->ident.pk.b, 32);
+		ch_mpw_kv_strn(out, "name", op->name, op->nlen);
+	}
+}
+
+/* cmd_put: {value, name?}: answered by answer_put */
 static int cmd_put(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
 {
 	disc_t *x = user;
 	const char *val, *name = NULL;
 	size_t vlen, nlen = 0;
-	uint8_t v[KRPC_V_MAX], key[DHT_ID_LEN];
+	uint8_t v[KRPC_V_MAX];
 	int n, rc;
-	cmd_wait_t w = {0};
-	uint32_t id = 0;
+	disc_cmd_op_t *op;
 
+	(void)out;
 	if (ch_mp_get_str(req, "value", &val, &vlen) != 0 &&
 	    ch_mp_get_bin(req, "value", (const void **)&val, &vlen) != 0) {
 		ch_svc_set_error(svc, "dht put needs a value");
@@ -133,34 +235,24 @@ static int cmd_put(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_
 		ch_svc_set_error(svc, "name must be a string");
 		return CH_EINVAL;
 	}
+	op = op_new(svc, x, OP_PUT);
+	if (op == NULL)
+		return CH_ENOMEM;
 	n = snprintf((char *)v, sizeof(v), "%zu:", vlen);
 	memcpy(v + n, val, vlen);
-	if (name != NULL)
-		rc = dht_put_mutable(x->d, &x->ident.sk, (const uint8_t *)name, nlen, v,
-		                     (size_t)n + vlen, 0, on_done, &w, ch_mono_ns(), key, &id);
-	else
-		rc = dht_put_immutable(x->d, v, (size_t)n + vlen, on_done, &w, ch_mono_ns(), key,
-		                       &id);
-	if (rc != 0) {
-		ch_svc_set_error(svc, "cannot start the put: %s", ch_strerror(rc));
-		return rc;
-	}
-	rc = wait_op(x, &w, id);
-	if (rc != 0)
-		return rc;
-	ch_svc_event(svc, "dht_put", 3, fill_put_event, &w.r);
-	ch_mpw_map(out, name != NULL ? 8 : 5);
-	kv_hex(out, "key", key, DHT_ID_LEN);
-	ch_mpw_kv_u64(out, "stored", w.r.stored);
-	ch_mpw_kv_bool(out, "mutable", name != NULL);
-	ch_mpw_kv_u64(out, "queries", w.r.queries);
-	kv_ms(out, "elapsed_ms", w.r.elapsed_ns);
 	if (name != NULL) {
-		ch_mpw_kv_i64(out, "seq", w.r.item.seq);
-		kv_hex(out, "pubkey", x->ident.pk.b, 32);
-		ch_mpw_kv_strn(out, "name", name, nlen);
+		memcpy(op->name, name, nlen);
+		op->nlen = nlen;
+		rc = dht_put_mutable(x->d, &x->ident.sk, (const uint8_t *)name, nlen, v,
+		                     (size_t)n + vlen, 0, on_done, op, ch_mono_ns(), op->key,
+		                     &op->id);
+	} else {
+		rc = dht_put_immutable(x->d, v, (size_t)n + vlen, on_done, op, ch_mono_ns(),
+		                       op->key, &op->id);
 	}
-	return 0;
+	if (rc != 0)
+		ch_svc_set_error(svc, "cannot start the put: %s", ch_strerror(rc));
+	return op_wait(svc, x, op, rc);
 }
 
 /* parse_key: KEY of `dht get`: 40 hex digits (a target), or PUBKEY (64
@@ -225,18 +317,41 @@ static void kv_value(ch_mpw_t *w, const dht_item_t *it)
 		ch_mpw_kv_bin(w, "value", it->v + colon + 1, len);
 }
 
-/* cmd_get: {key} -> {key, value, encoding, mutable, seq?, pubkey?, hops,
- * queries, elapsed_ms} */
+/* answer_get: {key, value, encoding, mutable, seq?, pubkey?, hops,
+ * queries, elapsed_ms}, or CH_ENOENT */
+static int answer_get(disc_cmd_op_t *op, const dht_result_t *r, ch_mpw_t *out, char *msg,
+                      size_t cap)
+{
+	if (!r->found) {
+		snprintf(msg, cap, "not found (asked %u nodes, %u answered)", r->queries,
+		         r->replies);
+		return CH_ENOENT;
+	}
+	ch_mpw_map(out, r->item.mut ? 9 : 7);
+	kv_hex(out, "key", op->key, DHT_ID_LEN);
+	kv_value(out, &r->item);
+	ch_mpw_kv_bool(out, "mutable", r->item.mut);
+	ch_mpw_kv_u64(out, "hops", r->hops);
+	ch_mpw_kv_u64(out, "queries", r->queries);
+	kv_ms(out, "elapsed_ms", r->elapsed_ns);
+	if (r->item.mut) {
+		ch_mpw_kv_i64(out, "seq", r->item.seq);
+		kv_hex(out, "pubkey", r->item.k, 32);
+	}
+	return 0;
+}
+
+/* cmd_get: {key}: answered by answer_get */
 static int cmd_get(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
 {
 	disc_t *x = user;
 	char key[64 + 1 + DISC_NAME_MAX + 1];
 	uint8_t target[DHT_ID_LEN], salt[DISC_NAME_MAX];
 	size_t saltlen = 0;
-	cmd_wait_t w = {0};
-	uint32_t id = 0;
+	disc_cmd_op_t *op;
 	int rc;
 
+	(void)out;
 	if (ch_mp_get_strz(req, "key", key, sizeof(key)) != 0) {
 		ch_svc_set_error(svc, "dht get needs a KEY (40 hex digits or PUBKEY/NAME)");
 		return CH_EINVAL;
@@ -244,28 +359,14 @@ static int cmd_get(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_
 	rc = parse_key(svc, key, target, salt, &saltlen);
 	if (rc != 0)
 		return rc;
-	rc = dht_get(x->d, target, salt, saltlen, on_done, &w, ch_mono_ns(), &id);
-	if (rc == 0)
-		rc = wait_op(x, &w, id);
+	op = op_new(svc, x, OP_GET);
+	if (op == NULL)
+		return CH_ENOMEM;
+	memcpy(op->key, target, DHT_ID_LEN);
+	rc = dht_get(x->d, target, salt, saltlen, on_done, op, ch_mono_ns(), &op->id);
 	if (rc != 0)
-		return rc;
-	if (!w.r.found) {
-		ch_svc_set_error(svc, "not found (asked %u nodes, %u answered)", w.r.queries,
-		                 w.r.replies);
-		return CH_ENOENT;
-	}
-	ch_mpw_map(out, w.r.item.mut ? 9 : 7);
-	kv_hex(out, "key", target, DHT_ID_LEN);
-	kv_value(out, &w.r.item);
-	ch_mpw_kv_bool(out, "mutable", w.r.item.mut);
-	ch_mpw_kv_u64(out, "hops", w.r.hops);
-	ch_mpw_kv_u64(out, "queries", w.r.queries);
-	kv_ms(out, "elapsed_ms", w.r.elapsed_ns);
-	if (w.r.item.mut) {
-		ch_mpw_kv_i64(out, "seq", w.r.item.seq);
-		kv_hex(out, "pubkey", w.r.item.k, 32);
-	}
-	return 0;
+		ch_svc_set_error(svc, "cannot start the get: %s", ch_strerror(rc));
+	return op_wait(svc, x, op, rc);
 }
 
 /* write_nodes: "nodes": [{id, addr, prefix}] of a result. */
@@ -283,29 +384,37 @@ static void write_nodes(ch_mpw_t *out, const dht_result_t *r)
 	}
 }
 
-/* cmd_lookup: {id} -> {target, hops, queries, replies, elapsed_ms, nodes} */
+/* answer_lookup: {target, hops, queries, replies, elapsed_ms, nodes} */
+static void answer_lookup(disc_cmd_op_t *op, const dht_result_t *r, ch_mpw_t *out)
+{
+	ch_mpw_map(out, 6);
+	kv_hex(out, "target", op->key, DHT_ID_LEN);
+	ch_mpw_kv_u64(out, "hops", r->hops);
+	ch_mpw_kv_u64(out, "queries", r->queries);
+	ch_mpw_kv_u64(out, "replies", r->replies);
+	kv_ms(out, "elapsed_ms", r->elapsed_ns);
+	write_nodes(out, r);
+}
+
+/* cmd_lookup: {id}: answered by answer_lookup */
 static int cmd_lookup(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
 {
 	disc_t *x = user;
 	uint8_t target[DHT_ID_LEN];
-	cmd_wait_t w = {0};
-	uint32_t id = 0;
+	disc_cmd_op_t *op;
 	int rc = hex_arg(svc, req, "id", target, DHT_ID_LEN);
 
-	if (rc == 0)
-		rc = dht_find_node(x->d, target, on_done, &w, ch_mono_ns(), &id);
-	if (rc == 0)
-		rc = wait_op(x, &w, id);
+	(void)out;
 	if (rc != 0)
 		return rc;
-	ch_mpw_map(out, 6);
-	kv_hex(out, "target", target, DHT_ID_LEN);
-	ch_mpw_kv_u64(out, "hops", w.r.hops);
-	ch_mpw_kv_u64(out, "queries", w.r.queries);
-	ch_mpw_kv_u64(out, "replies", w.r.replies);
-	kv_ms(out, "elapsed_ms", w.r.elapsed_ns);
-	write_nodes(out, &w.r);
-	return 0;
+	op = op_new(svc, x, OP_LOOKUP);
+	if (op == NULL)
+		return CH_ENOMEM;
+	memcpy(op->key, target, DHT_ID_LEN);
+	rc = dht_find_node(x->d, target, on_done, op, ch_mono_ns(), &op->id);
+	if (rc != 0)
+		ch_svc_set_error(svc, "cannot start the lookup: %s", ch_strerror(rc));
+	return op_wait(svc, x, op, rc);
 }
 
 /* cmd_status: the routing table per bucket, storage, own items, counters. */
@@ -411,63 +520,96 @@ static int cmd_bootstrap(ch_svc_t *svc, void *user, const msgpack_object *req, c
 	return 0;
 }
 
-/* cmd_announce: {info_hash, port (0: implied)} -> {stored, queries} */
+/* cmd_announce: {info_hash, port (0: implied)}: answered {stored,
+ * queries, elapsed_ms} */
 static int cmd_announce(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
 {
 	disc_t *x = user;
 	uint8_t ih[DHT_ID_LEN];
 	uint64_t port = 0;
-	cmd_wait_t w = {0};
-	uint32_t id = 0;
+	disc_cmd_op_t *op;
 	int rc = hex_arg(svc, req, "info_hash", ih, DHT_ID_LEN);
 
+	(void)out;
 	if (rc == 0 && (ch_mp_get_u64(req, "port", &port) != 0 || port > 65535)) {
 		ch_svc_set_error(svc, "port must be 0 (implied) to 65535");
 		rc = CH_EINVAL;
 	}
-	if (rc == 0)
-		rc = dht_announce(x->d, ih, (uint16_t)port, on_done, &w, ch_mono_ns(), &id);
-	if (rc == 0)
-		rc = wait_op(x, &w, id);
 	if (rc != 0)
 		return rc;
-	ch_mpw_map(out, 3);
-	ch_mpw_kv_u64(out, "stored", w.r.stored);
-	ch_mpw_kv_u64(out, "queries", w.r.queries);
-	kv_ms(out, "elapsed_ms", w.r.elapsed_ns);
-	return 0;
+	op = op_new(svc, x, OP_ANNOUNCE);
+	if (op == NULL)
+		return CH_ENOMEM;
+	rc = dht_announce(x->d, ih, (uint16_t)port, on_done, op, ch_mono_ns(), &op->id);
+	if (rc != 0)
+		ch_svc_set_error(svc, "cannot start the announce: %s", ch_strerror(rc));
+	return op_wait(svc, x, op, rc);
 }
 
-/* cmd_peers: {info_hash} -> {peers: ["ip:port"], hops, queries} */
+/* answer_peers: {peers: ["ip:port"], hops, queries} */
+static void answer_peers(const dht_result_t *r, ch_mpw_t *out)
+{
+	char buf[64];
+
+	ch_mpw_map(out, 3);
+	ch_mpw_key(out, "peers");
+	ch_mpw_array(out, r->npeers);
+	for (uint32_t i = 0; i < r->npeers; i++) {
+		dht_addr_t a;
+
+		memcpy(&a.ip, r->peers[i], 4);
+		a.port = (uint16_t)(r->peers[i][4] << 8 | r->peers[i][5]);
+		disc_addr_str(&a, buf, sizeof(buf));
+		msgpack_pack_str_with_body(&out->pk, buf, strlen(buf));
+	}
+	ch_mpw_kv_u64(out, "hops", r->hops);
+	ch_mpw_kv_u64(out, "queries", r->queries);
+}
+
+/* cmd_peers: {info_hash}: answered by answer_peers */
 static int cmd_peers(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
 {
 	disc_t *x = user;
 	uint8_t ih[DHT_ID_LEN];
-	cmd_wait_t w = {0};
-	uint32_t id = 0;
-	char buf[64];
+	disc_cmd_op_t *op;
 	int rc = hex_arg(svc, req, "info_hash", ih, DHT_ID_LEN);
 
-	if (rc == 0)
-		rc = dht_get_peers(x->d, ih, on_done, &w, ch_mono_ns(), &id);
-	if (rc == 0)
-		rc = wait_op(x, &w, id);
+	(void)out;
 	if (rc != 0)
 		return rc;
-	ch_mpw_map(out, 3);
-	ch_mpw_key(out, "peers");
-	ch_mpw_array(out, w.r.npeers);
-	for (uint32_t i = 0; i < w.r.npeers; i++) {
-		dht_addr_t a;
+	op = op_new(svc, x, OP_PEERS);
+	if (op == NULL)
+		return CH_ENOMEM;
+	rc = dht_get_peers(x->d, ih, on_done, op, ch_mono_ns(), &op->id);
+	if (rc != 0)
+		ch_svc_set_error(svc, "cannot start the get_peers: %s", ch_strerror(rc));
+	return op_wait(svc, x, op, rc);
+}
 
-		memcpy(&a.ip, w.r.peers[i], 4);
-		a.port = (uint16_t)(w.r.peers[i][4] << 8 | w.r.peers[i][5]);
-		disc_addr_str(&a, buf, sizeof(buf));
-		msgpack_pack_str_with_body(&out->pk, buf, strlen(buf));
+/* answer: the reply of a finished operation (a result in out, or an error
+ * code with its message). */
+static int answer(disc_cmd_op_t *op, const dht_result_t *r, ch_mpw_t *out, char *msg, size_t cap)
+{
+	switch (op->kind) {
+	case OP_PUT:
+		answer_put(op, r, out);
+		return 0;
+	case OP_GET:
+		return answer_get(op, r, out, msg, cap);
+	case OP_LOOKUP:
+		answer_lookup(op, r, out);
+		return 0;
+	case OP_ANNOUNCE:
+		ch_mpw_map(out, 3);
+		ch_mpw_kv_u64(out, "stored", r->stored);
+		ch_mpw_kv_u64(out, "queries", r->queries);
+		kv_ms(out, "elapsed_ms", r->elapsed_ns);
+		return 0;
+	case OP_PEERS:
+		answer_peers(r, out);
+		return 0;
 	}
-	ch_mpw_kv_u64(out, "hops", w.r.hops);
-	ch_mpw_kv_u64(out, "queries", w.r.queries);
-	return 0;
+	return CH_EINVAL;
 }
 
 /* cmd_addrbook: {} -> the book per table and group, the connections the

@@ -15,8 +15,8 @@
 
 #define TL_TOPIC "event.transport."
 
-/* tl_open: the DEALER talks to a REP: every request is [id, "", body]
- * and REP hands [id, ""] back with the reply. */
+/* tl_open: the DEALER talks to transport's ROUTER: every request is
+ * [id, "", body] and the envelope [id, ""] comes back with the reply. */
 int tl_open(tlink_t *t, void *zctx, const char *datadir)
 {
 	char cmd[CH_CTL_ENDPOINT_MAX], pub[CH_CTL_ENDPOINT_MAX];
@@ -178,8 +178,9 @@ void tl_sync_now(tlink_t *t)
 
 /* ---------------------------------------------------------------- parsing */
 
-/* peer_info: a peer map (event body or `peers` item) into info.  0 or
- * CH_EPROTO (no usable handle or address). */
+/* peer_info: a peer map (event body or `peer_list` item) into info.  0 or
+ * CH_EPROTO (no usable handle or address).  The key is 32 bytes of binary
+ * in `peer_list`, hex in events. */
 static int peer_info(const msgpack_object *m, const char *idkey, mb_peer_info_t *i)
 {
 	char addr[AB_ADDR_STR_MAX], kind[16] = "", dir[16] = "", pk[65] = "";
@@ -200,8 +201,9 @@ static int peer_info(const msgpack_object *m, const char *idkey, mb_peer_info_t 
 	if (ch_mp_get_strz(m, "kind", kind, sizeof(kind)) != 0 ||
 	    mb_kind_parse(kind, &i->kind) != 0)
 		i->kind = i->inbound ? MB_INBOUND : MB_OUTBOUND;
-	if (ch_mp_get_strz(m, "pubkey", pk, sizeof(pk)) == 0 &&
-	    ch_hex_decode(i->pk, sizeof(i->pk), pk, &n) == 0 && n == 32)
+	if (ch_mp_get_bin_exact(m, "pubkey", i->pk, sizeof(i->pk)) == 0 ||
+	    (ch_mp_get_strz(m, "pubkey", pk, sizeof(pk)) == 0 &&
+	     ch_hex_decode(i->pk, sizeof(i->pk), pk, &n) == 0 && n == 32))
 		i->has_pk = true;
 	return 0;
 }
@@ -458,7 +460,7 @@ int tl_poll(tlink_t *t, uint64_t now_ns, uint64_t wall_ms)
 	done += poll_dealer(t, now_ns, wall_ms);
 	expire(t, now_ns, wall_ms);
 	if (!t->sync_inflight && now_ns >= t->next_sync_ns) {
-		if (simple(t, TL_REQ_PEERS, "peers") == 0) {
+		if (simple(t, TL_REQ_PEERS, "peer_list") == 0) {
 			t->sync_inflight = true;
 			mb_sync_asked(t->mb, now_ns);
 			t->next_sync_ns = now_ns + TL_SYNC_NS;

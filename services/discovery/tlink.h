@@ -5,14 +5,14 @@
  *     connection_failed, feeler_ok, peer_banned and peer_msg (GETPEERS and
  *     PEERS frames) go to the membership core (member.h).  ZeroMQ
  *     reconnects the SUB by itself after a transport restart.
- *   - Commands: a DEALER socket on transport's command socket (REP).
- *     Each request carries an 8-byte id in its envelope, which REP sends
+ *   - Commands: a DEALER socket on transport's command socket (ROUTER).
+ *     Each request carries an 8-byte id in its envelope, which ROUTER sends
  *     back, so replies find their request whatever their order, and a
  *     request whose transport died is dropped after TL_REQ_TIMEOUT_NS.
  *     ZMQ_IMMEDIATE: a request fails at once while transport is down
  *     instead of queueing for the next one.  The requests: `connect`
  *     (dials), `send` (GETPEERS/PEERS frames), `disconnect` (surplus
- *     seed connections), `peers` every TL_SYNC_NS
+ *     seed connections), `peer_list` every TL_SYNC_NS
  *     (the authoritative list of connections: events can be missed) and
  *     `bans` every TL_BANS_NS.
  *

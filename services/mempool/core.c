@@ -8,21 +8,14 @@
 #include "err.h"
 #include "hash.h"
 #include "log.h"
-
-/* An output record waiting for room in mempool.relay: header then payload
- * in one byte queue. */
-typedef struct outq {
-	uint8_t *buf;
-	size_t head, len, cap; /* live bytes are buf[head .. len) */
-	size_t committed;      /* records below this are part of a committed batch */
-} outq_t;
+#include "outq.h"
 
 struct mp_core {
 	mp_core_cfg_t cfg;
 	mp_pool_t *pool;
 	mp_journal_t *j;
 	shm_ring_t *in, *out;
-	outq_t q;
+	shm_outq_t q; /* output records; those of committed batches are below the mark */
 
 	/* events of the batch in progress (fired on commit) */
 	mp_event_t *ev;
@@ -55,76 +48,29 @@ struct mp_core {
 static void outq_push(mp_core_t *c, uint32_t tag, const void *a, size_t na, const void *b,
                       size_t nb, bool droppable)
 {
-	outq_t *q = &c->q;
-	size_t need = 8 + na + nb;
-	if (droppable && q->len - q->head + need > MP_OUTQ_MAX) {
+	if (droppable && shm_outq_bytes(&c->q) + 8 + na + nb > MP_OUTQ_MAX) {
 		c->announce_dropped++;
 		return;
 	}
-	if (q->head > 0 && q->head == q->len && q->committed == q->len) {
-		q->head = q->len = q->committed = 0;
-	}
-	if (q->len + need > q->cap) {
-		if (q->head > 0 && q->committed == q->len) {
-			memmove(q->buf, q->buf + q->head, q->len - q->head);
-			q->len -= q->head;
-			q->committed -= q->head;
-			q->head = 0;
-		}
-		size_t cap = q->cap ? q->cap : 65536;
-		while (cap < q->len + need)
-			cap *= 2;
-		if (cap != q->cap) {
-			uint8_t *nbuf = realloc(q->buf, cap);
-			if (!nbuf) {
-				c->announce_dropped++;
-				return;
-			}
-			q->buf = nbuf;
-			q->cap = cap;
-		}
-	}
-	uint8_t *p = q->buf + q->len;
-	uint32_t len = (uint32_t)(na + nb);
-	memcpy(p, &tag, 4);
-	memcpy(p + 4, &len, 4);
-	memcpy(p + 8, a, na);
-	if (nb)
-		memcpy(p + 8 + na, b, nb);
-	q->len += need;
+	if (shm_outq_push(&c->q, tag, a, na, b, nb) != 0)
+		c->announce_dropped++;
 }
 
 /* outq_flush: moves committed outputs into mempool.relay until it is full;
  * returns how many records moved. */
 static int outq_flush(mp_core_t *c)
 {
-	outq_t *q = &c->q;
-	int n = 0;
 	if (!c->out) {
-		q->head = q->len = q->committed = 0; /* no consumer in this setup */
+		shm_outq_clear(&c->q); /* no consumer in this setup */
 		if (c->ring_uncommitted)
 			shm_ring_commit(c->in);
 		c->ring_uncommitted = false;
 		return 0;
 	}
-	while (q->head < q->committed) {
-		uint32_t tag, len;
-		memcpy(&tag, q->buf + q->head, 4);
-		memcpy(&len, q->buf + q->head + 4, 4);
-		int rc = shm_ring_try_write(c->out, q->buf + q->head + 8, len, tag);
-		if (rc == CH_EAGAIN)
-			break;
-		if (rc != 0) /* cannot happen for our sizes; never loop on it */
-			c->ring_errors++;
-		q->head += 8 + (size_t)len;
-		c->flushed_total += 8 + (uint64_t)len;
-		c->ring_out++;
-		n++;
-	}
-	if (n)
-		shm_ring_publish(c->out);
-	if (q->head == q->len && q->committed == q->len)
-		q->head = q->len = q->committed = 0;
+	size_t before = shm_outq_bytes(&c->q);
+	int n = shm_outq_flush(&c->q, c->out, false, NULL, &c->ring_errors);
+	c->flushed_total += before - shm_outq_bytes(&c->q);
+	c->ring_out += (uint64_t)n;
 	if (c->ring_uncommitted && c->flushed_total >= c->ring_mark) {
 		shm_ring_commit(c->in);
 		c->ring_uncommitted = false;
@@ -270,7 +216,7 @@ int mp_core_open(const mp_core_cfg_t *cfg, uint64_t now_ms, mp_core_t **out, cha
 	/* What expired while the service was down leaves now, journaled. */
 	mp_pool_expire(c->pool, now_ms);
 	c->nev = 0;
-	c->q.head = c->q.len = c->q.committed = 0;
+	shm_outq_clear(&c->q);
 	if (rep.damaged || rep.bad_records || rep.records > 2 * (uint64_t)st.count + 1024)
 		mp_core_compact(c);
 	else if (mp_journal_flush(c->j) != 0)
@@ -290,7 +236,7 @@ void mp_core_close(mp_core_t **cp)
 	mp_core_commit(c);
 	mp_journal_close(&c->j);
 	mp_pool_destroy(&c->pool);
-	free(c->q.buf);
+	shm_outq_free(&c->q);
 	free(c->ev);
 	free(c);
 	*cp = NULL;
@@ -382,11 +328,11 @@ int mp_core_commit(mp_core_t *c)
 {
 	if (mp_journal_flush(c->j) != 0) {
 		c->journal_errors++;
-		c->q.len = c->q.committed; /* nothing of this batch goes out */
+		shm_outq_drop_unmarked(&c->q); /* nothing of this batch goes out */
 		c->nev = 0;
 		return CH_EIO;
 	}
-	c->q.committed = c->q.len;
+	shm_outq_mark(&c->q);
 	outq_flush(c);
 	if (c->cfg.on_event)
 		for (size_t i = 0; i < c->nev; i++)
@@ -485,7 +431,7 @@ int mp_core_ring_work(mp_core_t *c, uint64_t now_ms)
 	int n = 0;
 	uint64_t last = 0;
 	bool any = false;
-	while (n < MP_RING_BATCH && c->q.len - c->q.head < MP_OUTQ_MAX / 2) {
+	while (n < MP_RING_BATCH && shm_outq_bytes(&c->q) < MP_OUTQ_MAX / 2) {
 		shm_rec_t r;
 		int rc = shm_ring_peek(c->in, &r);
 		if (rc == CH_EAGAIN)
@@ -522,7 +468,7 @@ int mp_core_ring_work(mp_core_t *c, uint64_t now_ms)
 		c->have_applied = true;
 	}
 	/* step 4: the input goes once what it caused is in mempool.relay */
-	c->ring_mark = c->flushed_total + (c->q.committed - c->q.head);
+	c->ring_mark = c->flushed_total + (c->q.mark > c->q.head ? c->q.mark - c->q.head : 0);
 	c->ring_uncommitted = true;
 	outq_flush(c);
 	return n + moved;
@@ -593,7 +539,7 @@ void mp_core_stats(mp_core_t *c, uint64_t now_ms, mp_core_stats_t *st)
 	st->ring_bad = c->ring_bad;
 	st->ring_errors = c->ring_errors;
 	st->ring_out = c->ring_out;
-	st->outq_bytes = c->q.len - c->q.head;
+	st->outq_bytes = shm_outq_bytes(&c->q);
 	st->announce_dropped = c->announce_dropped;
 	st->journal_errors = c->journal_errors;
 	st->compactions = c->compactions;

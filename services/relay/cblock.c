@@ -121,13 +121,13 @@ static void accept(rl_core_t *c, const rl_block_t *b, rl_peer_t *from, bool comp
 		rl_fset_add(&from->known, rl_core_hash(c, b->id));
 
 	size_t rec = sizeof(ch_msg_block_t) + 32 * (size_t)b->ntx;
-	uint8_t *d = rl_outq_begin(&c->out_mp, rec);
+	uint8_t *d = shm_outq_begin(&c->out_mp, rec);
 	if (d) {
 		ch_msg_block_t m = {.height = b->height, .ntx = b->ntx};
 		memcpy(m.block_id, b->id, 32);
 		memcpy(d, &m, sizeof(m));
 		memcpy(d + sizeof(m), b->txs, 32 * (size_t)b->ntx);
-		rl_outq_end(&c->out_mp, CH_TAG_BLOCK, rec);
+		shm_outq_end(&c->out_mp, CH_TAG_BLOCK, rec);
 	}
 
 	/* what the full block would cost on the wire, for the bytes saved */
@@ -141,7 +141,7 @@ static void accept(rl_core_t *c, const rl_block_t *b, rl_peer_t *from, bool comp
 			np++;
 	if (clen && np) {
 		size_t rl = sizeof(ch_msg_send_list_t) + 8 * (size_t)np + clen;
-		d = rl_outq_begin(&c->out_tp, rl);
+		d = shm_outq_begin(&c->out_tp, rl);
 		if (d) {
 			ch_msg_send_list_t m = {.type = WIRE_BLOCK, .npeers = np};
 			memcpy(d, &m, sizeof(m));
@@ -155,7 +155,7 @@ static void accept(rl_core_t *c, const rl_block_t *b, rl_peer_t *from, bool comp
 				p->bytes_out += clen;
 			}
 			memcpy(d + sizeof(m) + 8 * (size_t)np, c->msgbuf, clen);
-			rl_outq_end(&c->out_tp, CH_TAG_SEND_LIST, rl);
+			shm_outq_end(&c->out_tp, CH_TAG_SEND_LIST, rl);
 			c->st.blocks_out += np;
 			c->st.bytes_out += clen * np;
 			if (full > clen)

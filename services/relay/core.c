@@ -51,13 +51,13 @@ void rl_misbehave(rl_core_t *c, rl_peer_t *p, int points, const char *fmt, ...)
 /* rl_out_send: one SEND ONE record; the byte counters are relay payload bytes. */
 void rl_out_send(rl_core_t *c, rl_peer_t *p, uint8_t type, const uint8_t *payload, size_t len)
 {
-	uint8_t *d = rl_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + len);
+	uint8_t *d = shm_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + len);
 	if (!d)
 		return;
 	ch_msg_send_t m = {.peer = p->handle, .type = type, .mode = CH_SEND_ONE};
 	memcpy(d, &m, sizeof(m));
 	memcpy(d + sizeof(m), payload, len);
-	rl_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(m) + len);
+	shm_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(m) + len);
 	p->bytes_out += len;
 	c->st.bytes_out += len;
 }
@@ -68,7 +68,7 @@ void rl_send_ids(rl_core_t *c, rl_peer_t *p, uint8_t type, const uint8_t *tx, ui
                  const uint8_t *blk, uint32_t nblk)
 {
 	size_t max = rl_inv_size(ntx, nblk);
-	uint8_t *d = rl_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + max);
+	uint8_t *d = shm_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + max);
 	if (!d)
 		return;
 	ch_msg_send_t m = {.peer = p->handle, .type = type, .mode = CH_SEND_ONE};
@@ -76,7 +76,7 @@ void rl_send_ids(rl_core_t *c, rl_peer_t *p, uint8_t type, const uint8_t *tx, ui
 	size_t n = rl_inv_encode(d + sizeof(m), max, tx, ntx, blk, nblk);
 	if (!n)
 		return;
-	rl_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(m) + n);
+	shm_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(m) + n);
 	p->bytes_out += n;
 	c->st.bytes_out += n;
 }
@@ -301,13 +301,13 @@ static void on_getdata(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t l
 			dropped++;
 			continue;
 		}
-		uint8_t *d = rl_outq_begin(&c->out_mp, sizeof(ch_msg_tx_request_t));
+		uint8_t *d = shm_outq_begin(&c->out_mp, sizeof(ch_msg_tx_request_t));
 		if (!d)
 			break;
 		ch_msg_tx_request_t m = {.peer = p->handle};
 		memcpy(m.id, inv->tx[i], 32);
 		memcpy(d, &m, sizeof(m));
-		rl_outq_end(&c->out_mp, CH_TAG_TX_REQUEST, sizeof(m));
+		shm_outq_end(&c->out_mp, CH_TAG_TX_REQUEST, sizeof(m));
 		p->serve_pending++;
 	}
 	if (dropped) {
@@ -361,13 +361,13 @@ static void on_tx(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len, u
 			return;
 		}
 	}
-	uint8_t *d = rl_outq_begin(&c->out_mp, sizeof(ch_msg_tx_submit_t) + el);
+	uint8_t *d = shm_outq_begin(&c->out_mp, sizeof(ch_msg_tx_submit_t) + el);
 	if (!d)
 		return;
 	ch_msg_tx_submit_t m = {.peer = p->handle, .len = el};
 	memcpy(d, &m, sizeof(m));
 	memcpy(d + sizeof(m), enc, el);
-	rl_outq_end(&c->out_mp, CH_TAG_TX_SUBMIT, sizeof(m) + el);
+	shm_outq_end(&c->out_mp, CH_TAG_TX_SUBMIT, sizeof(m) + el);
 	c->st.tx_submitted++;
 }
 
@@ -462,13 +462,13 @@ static void on_accepted(rl_core_t *c, const ch_msg_tx_accepted_t *m, uint64_t no
 	if (origin)
 		rl_fset_add(&origin->known, h);
 	if (c->flood) {
-		uint8_t *d = rl_outq_begin(&c->out_mp, sizeof(ch_msg_tx_request_t));
+		uint8_t *d = shm_outq_begin(&c->out_mp, sizeof(ch_msg_tx_request_t));
 		if (!d)
 			return;
 		ch_msg_tx_request_t r = {.peer = RL_FLOOD_BIT | m->peer};
 		memcpy(r.id, m->id, 32);
 		memcpy(d, &r, sizeof(r));
-		rl_outq_end(&c->out_mp, CH_TAG_TX_REQUEST, sizeof(r));
+		shm_outq_end(&c->out_mp, CH_TAG_TX_REQUEST, sizeof(r));
 		return;
 	}
 	if (c->nbatch >= RL_BATCH_MAX)
@@ -541,13 +541,13 @@ static void on_tx_data(rl_core_t *c, const ch_msg_tx_data_t *m, const uint8_t *e
 	size_t max = m->len + RL_TX_WRAP;
 	if (m->peer & RL_FLOOD_BIT) {
 		uint64_t origin = m->peer & ~RL_FLOOD_BIT;
-		uint8_t *d = rl_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + max);
+		uint8_t *d = shm_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + max);
 		if (!d)
 			return;
 		ch_msg_send_t s = {.except = origin, .type = WIRE_TX, .mode = CH_SEND_ALL};
 		memcpy(d, &s, sizeof(s));
 		size_t n = rl_tx_encode(d + sizeof(s), max, enc, m->len);
-		rl_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(s) + n);
+		shm_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(s) + n);
 		for (uint32_t i = 0; i < c->maxpeers; i++) {
 			rl_peer_t *p = &c->peers[i];
 			if (p->used && p->handle != origin) {
@@ -565,13 +565,13 @@ static void on_tx_data(rl_core_t *c, const ch_msg_tx_data_t *m, const uint8_t *e
 		return;
 	if (p->serve_pending)
 		p->serve_pending--;
-	uint8_t *d = rl_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + max);
+	uint8_t *d = shm_outq_begin(&c->out_tp, sizeof(ch_msg_send_t) + max);
 	if (!d)
 		return;
 	ch_msg_send_t s = {.peer = p->handle, .type = WIRE_TX, .mode = CH_SEND_ONE};
 	memcpy(d, &s, sizeof(s));
 	size_t n = rl_tx_encode(d + sizeof(s), max, enc, m->len);
-	rl_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(s) + n);
+	shm_outq_end(&c->out_tp, CH_TAG_SEND, sizeof(s) + n);
 	rl_fset_add(&p->known, rl_core_hash(c, m->id));
 	p->tx_out++;
 	p->bytes_out += n;
@@ -781,7 +781,7 @@ static void emit_reports(rl_core_t *c)
 		rl_peer_t *p = &c->peers[c->report[i]];
 		if (!p->used || !p->reported)
 			continue;
-		uint8_t *d = rl_outq_begin(&c->out_tp, sizeof(ch_msg_misbehave_t));
+		uint8_t *d = shm_outq_begin(&c->out_tp, sizeof(ch_msg_misbehave_t));
 		if (!d)
 			break;
 		ch_msg_misbehave_t m = {.peer = p->handle,
@@ -790,7 +790,7 @@ static void emit_reports(rl_core_t *c)
 		                                      : p->pend_points};
 		snprintf(m.reason, sizeof(m.reason), "%s", p->pend_reason);
 		memcpy(d, &m, sizeof(m));
-		rl_outq_end(&c->out_tp, CH_TAG_MISBEHAVE, sizeof(m));
+		shm_outq_end(&c->out_tp, CH_TAG_MISBEHAVE, sizeof(m));
 		p->reported = false;
 		p->pend_points = 0;
 		c->st.misbehave_reports++;
@@ -884,8 +884,8 @@ void rl_core_free(rl_core_t **cp)
 	rl_fset_free(&c->down);
 	rl_fset_free(&c->seen);
 	rl_fset_free(&c->rejects);
-	free(c->out_tp.buf);
-	free(c->out_mp.buf);
+	shm_outq_free(&c->out_tp);
+	shm_outq_free(&c->out_mp);
 	free(c->hmap);
 	free(c->peers);
 	free(c->report);

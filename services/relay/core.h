@@ -30,6 +30,7 @@
 
 #include "hash.h"
 #include "msgs.h"
+#include "outq.h"
 
 /* ---- timing (candidates for configuration keys) ---- */
 #define RL_ANNOUNCE_MS      2    /* batching delay of announcements: future key relay-announce-ms */
@@ -104,16 +105,7 @@ typedef struct rl_cfg {
 
 typedef struct rl_core rl_core_t;
 
-/* A queue of output records {tag, payload} for one ring. */
-typedef struct rl_outq {
-	uint8_t *buf;
-	size_t head, len, cap;
-} rl_outq_t;
-
-/* rl_outq_next: the oldest record (false when empty); rl_outq_pop drops it. */
-bool rl_outq_next(const rl_outq_t *q, uint32_t *tag, const uint8_t **p, uint32_t *len);
-void rl_outq_pop(rl_outq_t *q);
-size_t rl_outq_bytes(const rl_outq_t *q);
+/* The output queue of each ring is a shm_outq_t (shm/outq.h). */
 
 typedef struct rl_stats {
 	uint64_t peers_up, peers_down, resets, bad_records, unknown_peer_msgs;
@@ -153,8 +145,8 @@ bool rl_core_batch_empty(const rl_core_t *c);
 /* rl_core_deadline: the next time turn_end has something to do (0: none). */
 uint64_t rl_core_deadline(const rl_core_t *c);
 
-rl_outq_t *rl_core_out_transport(rl_core_t *c);
-rl_outq_t *rl_core_out_mempool(rl_core_t *c);
+shm_outq_t *rl_core_out_transport(rl_core_t *c);
+shm_outq_t *rl_core_out_mempool(rl_core_t *c);
 
 /* rl_core_set_flood: the bench's baseline mode: every accepted
  * transaction is pushed whole to every peer but its origin, no INV. */

@@ -79,7 +79,7 @@ struct rl_core {
 	uint32_t nbatch;
 	uint64_t batch_deadline;
 	uint64_t last_flush_ns;
-	rl_outq_t out_tp, out_mp;
+	shm_outq_t out_tp, out_mp;
 	rl_inv_t *inv;
 	/* block scratch: decode buffers */
 	uint8_t *blk_txs;
@@ -112,8 +112,6 @@ void rl_misbehave(rl_core_t *c, rl_peer_t *p, int points, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* rl_out_send: a SEND ONE record of `type` carrying payload to peer. */
 void rl_out_send(rl_core_t *c, rl_peer_t *p, uint8_t type, const uint8_t *payload, size_t len);
-uint8_t *rl_outq_begin(rl_outq_t *q, size_t max);
-void rl_outq_end(rl_outq_t *q, uint32_t tag, size_t used);
 /* rl_send_ids: an INV-shaped message (INV 5, GETDATA 6, NOTFOUND 7). */
 void rl_send_ids(rl_core_t *c, rl_peer_t *p, uint8_t type, const uint8_t *tx, uint32_t ntx,
                  const uint8_t *blk, uint32_t nblk);

@@ -1,4 +1,4 @@
-/* cstate.c: the relay core's output queues and its read-only views
+/* cstate.c: the relay core's read-only views
  * (flow control for the frame, counters and per-peer state for commands
  * and metrics), apart from the logic in core.c and cblock.c. */
 #include "core_int.h"
@@ -7,87 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- outq */
-
-static size_t pad8(size_t n)
-{
-	return (n + 7) & ~(size_t)7;
-}
-
-/* rl_outq_begin: room for a record of up to max payload bytes at the end
- * of the queue; the pointer is valid until the next begin. */
-uint8_t *rl_outq_begin(rl_outq_t *q, size_t max)
-{
-	size_t need = q->len + 8 + pad8(max);
-	if (need > q->cap && q->head > 0) {
-		memmove(q->buf, q->buf + q->head, q->len - q->head);
-		q->len -= q->head;
-		q->head = 0;
-		need = q->len + 8 + pad8(max);
-	}
-	if (need > q->cap) {
-		size_t c = q->cap ? q->cap : 65536;
-		while (c < need)
-			c *= 2;
-		uint8_t *nb = realloc(q->buf, c);
-		if (!nb)
-			return NULL;
-		q->buf = nb;
-		q->cap = c;
-	}
-	return q->buf + q->len + 8;
-}
-
-/* rl_outq_end: a record header {tag, length} then the payload, padded to 8 bytes. */
-void rl_outq_end(rl_outq_t *q, uint32_t tag, size_t used)
-{
-	uint32_t hdr[2] = {tag, (uint32_t)used};
-	memcpy(q->buf + q->len, hdr, 8);
-	q->len += 8 + pad8(used);
-}
-
-/* rl_outq_next: the oldest record without removing it (the ring may be full). */
-bool rl_outq_next(const rl_outq_t *q, uint32_t *tag, const uint8_t **p, uint32_t *len)
-{
-	if (q->head >= q->len)
-		return false;
-	uint32_t hdr[2];
-	memcpy(hdr, q->buf + q->head, 8);
-	*tag = hdr[0];
-	*len = hdr[1];
-	*p = q->buf + q->head + 8;
-	return true;
-}
-
-/* rl_outq_pop: removes the oldest record; an empty queue is rewound. */
-void rl_outq_pop(rl_outq_t *q)
-{
-	uint32_t hdr[2];
-	memcpy(hdr, q->buf + q->head, 8);
-	q->head += 8 + pad8(hdr[1]);
-	if (q->head >= q->len) {
-		q->head = q->len = 0;
-		/* give back what a burst made it grow to */
-		if (q->cap > (8u << 20)) {
-			free(q->buf);
-			q->buf = NULL;
-			q->cap = 0;
-		}
-	}
-}
-
-/* rl_outq_bytes: bytes waiting: the flow-control measure. */
-size_t rl_outq_bytes(const rl_outq_t *q)
-{
-	return q->len - q->head;
-}
-
 /* ---------------------------------------------------------------- state */
 
 bool rl_core_can_take_transport(const rl_core_t *c)
 {
-	return rl_outq_bytes(&c->out_tp) < RL_OUTQ_SOFT &&
-	       rl_outq_bytes(&c->out_mp) < RL_OUTQ_SOFT && c->nreport < c->maxpeers / 2 &&
+	return shm_outq_bytes(&c->out_tp) < RL_OUTQ_SOFT &&
+	       shm_outq_bytes(&c->out_mp) < RL_OUTQ_SOFT && c->nreport < c->maxpeers / 2 &&
 	       c->nnf < RL_NF_MAX - WIRE_INV_IDS_MAX;
 }
 
@@ -97,9 +22,9 @@ bool rl_core_can_take_mempool(const rl_core_t *c)
 	/* records from the mempool only produce output to transport (the
 	 * flood baseline aside): waiting on relay.mempool here could close a
 	 * cycle with the mempool waiting on us */
-	if (c->flood && rl_outq_bytes(&c->out_mp) >= 4 * RL_OUTQ_SOFT)
+	if (c->flood && shm_outq_bytes(&c->out_mp) >= 4 * RL_OUTQ_SOFT)
 		return false;
-	return c->nbatch < RL_BATCH_MAX && rl_outq_bytes(&c->out_tp) < RL_OUTQ_SOFT &&
+	return c->nbatch < RL_BATCH_MAX && shm_outq_bytes(&c->out_tp) < RL_OUTQ_SOFT &&
 	       c->nnf < RL_NF_MAX;
 }
 
@@ -122,13 +47,13 @@ uint64_t rl_core_deadline(const rl_core_t *c)
 }
 
 /* rl_core_out_transport: the queue for relay.transport (svc.c copies it into the ring). */
-rl_outq_t *rl_core_out_transport(rl_core_t *c)
+shm_outq_t *rl_core_out_transport(rl_core_t *c)
 {
 	return &c->out_tp;
 }
 
 /* rl_core_out_mempool: the queue for relay.mempool. */
-rl_outq_t *rl_core_out_mempool(rl_core_t *c)
+shm_outq_t *rl_core_out_mempool(rl_core_t *c)
 {
 	return &c->out_mp;
 }
@@ -206,8 +131,8 @@ void rl_core_state(const rl_core_t *c, rl_state_info_t *o)
 	for (int i = 0; i < RL_BLOCKS_KEEP; i++)
 		o->recent_blocks += c->blocks[i].used;
 	o->tip_height = c->tip_height;
-	o->outq_transport = rl_outq_bytes(&c->out_tp);
-	o->outq_mempool = rl_outq_bytes(&c->out_mp);
+	o->outq_transport = shm_outq_bytes(&c->out_tp);
+	o->outq_mempool = shm_outq_bytes(&c->out_mp);
 	o->memory = rl_fset_bytes(&c->seen) + rl_fset_bytes(&c->rejects) + rl_fset_bytes(&c->down) +
 	            ((size_t)c->pool.mask + 1) * 4 + (size_t)c->pool.cap * sizeof(rl_identry_t) +
 	            ((size_t)c->trk.tab.mask + 1) * 4 +

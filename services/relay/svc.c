@@ -1,7 +1,9 @@
 /* svc.c: chorus-relay inside the service frame: the rings around the core
  * (core.h, in the order that makes a crash lose nothing), the timer, the
  * rebuild of peers after a restart, commands, events and metrics
- * (docs/relay.md). */
+ * (docs/relay.md).  Nothing here waits: questions to transport and the
+ * mempool are the frame's asynchronous calls, and block_submit's reply is
+ * deferred until the mempool has answered. */
 #include "svc.h"
 
 #include <errno.h>
@@ -9,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 #include <sodium.h>
 #include <zmq.h>
@@ -24,16 +25,16 @@
 
 #define RING_BATCH     256                /* input records per ring per loop turn */
 #define EVENT_EVERY_NS (100 * 1000000ULL) /* tx_relayed events at most this often */
-#define PEERS_TIMEOUT  500                /* ms to wait for transport's peer list at a restart */
-#define TOP_TIMEOUT    2000               /* ms to wait for the mempool's best ids (block submit) */
-#define TICK_NS        (100 * 1000000ULL) /* the frame's loop runs at least this often */
+#define PEERS_TIMEOUT  1000               /* ms for transport's peer list at a restart */
+#define TOP_TIMEOUT    2000               /* ms for the mempool's best ids (block submit) */
 
 typedef struct rl_svc {
 	ch_svc_t *svc;
 	rl_core_t *core;
 	shm_ring_t *in_tp, *in_mp, *out_tp, *out_mp;
 	bool unc_tp, unc_mp; /* records advanced past but not committed */
-	int tfd;
+	bool rebuilding;     /* transport's peer list is awaited: its ring waits */
+	uint32_t timer;      /* the frame timer at the core's next deadline */
 	uint64_t armed;
 	ch_identity_t ident;
 	bool have_ident;
@@ -111,28 +112,17 @@ static void publish_relayed(rl_svc_t *s, uint64_t now)
 /* ---------------------------------------------------------------- rings */
 
 /* flush_out: the queue's records into the ring, as many as fit. */
-static int flush_out(rl_svc_t *s, rl_outq_t *q, shm_ring_t *r, ch_ring_id_t id)
+static int flush_out(rl_svc_t *s, shm_outq_t *q, shm_ring_t *r, ch_ring_id_t id)
 {
-	int n = 0;
-	uint32_t tag, len;
-	const uint8_t *p;
-	while (rl_outq_next(q, &tag, &p, &len)) {
-		int rc = shm_ring_try_write(r, p, len, tag);
-		if (rc == CH_EAGAIN) {
-			ch_svc_want_space(s->svc, id);
-			break;
-		}
-		if (rc) {
-			/* larger than the ring takes: a bug, never a peer's doing */
-			s->out_dropped++;
-			CH_LOG_ERROR("%s: record of %u bytes refused: %s", ch_ring_descs[id].name,
-			             len, ch_strerror(rc));
-		}
-		rl_outq_pop(q);
-		n++;
-	}
-	if (n)
-		shm_ring_publish(r);
+	bool full;
+	uint64_t refused = s->out_dropped;
+	int n = shm_outq_flush(q, r, true, &full, &s->out_dropped);
+	if (full)
+		ch_svc_want_space(s->svc, id);
+	/* larger than the ring takes: a bug, never a peer's doing */
+	if (s->out_dropped != refused)
+		CH_LOG_ERROR("%s: %llu records refused as too large", ch_ring_descs[id].name,
+		             (unsigned long long)(s->out_dropped - refused));
 	return n;
 }
 
@@ -148,6 +138,8 @@ static int take(rl_svc_t *s, shm_ring_t *r, bool transport, uint64_t now)
 {
 	int n = 0;
 	shm_rec_t rec;
+	if (transport && s->rebuilding)
+		return 0;
 	while (n < RING_BATCH && (transport ? rl_core_can_take_transport(s->core)
 	                                    : rl_core_can_take_mempool(s->core))) {
 		int rc = shm_ring_peek(r, &rec);
@@ -178,8 +170,8 @@ static int take(rl_svc_t *s, shm_ring_t *r, bool transport, uint64_t now)
  * is in the output rings (core.h, steps 4). */
 static void commit(rl_svc_t *s)
 {
-	bool tp_empty = rl_outq_bytes(rl_core_out_transport(s->core)) == 0;
-	bool mp_empty = rl_outq_bytes(rl_core_out_mempool(s->core)) == 0;
+	bool tp_empty = shm_outq_bytes(rl_core_out_transport(s->core)) == 0;
+	bool mp_empty = shm_outq_bytes(rl_core_out_mempool(s->core)) == 0;
 	if (s->unc_tp && tp_empty && mp_empty) {
 		shm_ring_commit(s->in_tp);
 		s->unc_tp = false;
@@ -191,33 +183,34 @@ static void commit(rl_svc_t *s)
 	}
 }
 
-/* arm: the timer fires at the core's next deadline when it is nearer
- * than the frame's own 100 ms tick (a waiting announcement); request and
- * block timeouts (1-2 s) ride on the tick, which saves a timerfd_settime
- * per answered request. */
-static void arm(rl_svc_t *s, uint64_t now)
+/* on_timer: the timer only wakes the loop; work() does what is due. */
+static void on_timer(ch_svc_t *svc, void *arg, uint32_t id)
 {
-	uint64_t d = rl_core_deadline(s->core);
-	if (d > now + TICK_NS)
-		d = 0;
-	if (d == s->armed || (!d && !s->armed))
-		return;
-	struct itimerspec its = {0};
-	if (d) {
-		its.it_value.tv_sec = (time_t)(d / 1000000000ULL);
-		its.it_value.tv_nsec = (long)(d % 1000000000ULL);
-	}
-	if (timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-		s->armed = d;
+	rl_svc_t *s = arg;
+	(void)svc;
+	(void)id;
+	s->timer = 0;
+	s->armed = 0;
 }
 
-/* on_timer: the timer only wakes the loop; work() does what is due. */
-static void on_timer(ch_svc_t *svc, void *arg, int fd, short revents)
+/* arm: a frame timer at the core's next deadline (a waiting announcement,
+ * a request or block timeout), so the loop sleeps no longer than that. */
+static void arm(rl_svc_t *s)
 {
-	uint64_t n;
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		CH_LOG_WARN("timerfd read: %s", strerror(errno));
-	((rl_svc_t *)arg)->armed = 0;
+	uint64_t d = rl_core_deadline(s->core);
+	if (d == s->armed)
+		return;
+	if (!d) {
+		ch_svc_timer_cancel(s->svc, s->timer);
+		s->timer = 0;
+		s->armed = 0;
+		return;
+	}
+	if (s->timer && ch_svc_timer_set(s->svc, s->timer, d) == 0) {
+		s->armed = d;
+		return;
+	}
+	s->armed = ch_svc_timer_add(s->svc, d, 0, on_timer, s, &s->timer) == 0 ? d : 0;
 }
 
 /* rl_svc_work: one loop turn, in the order of core.h that keeps crashes lossless. */
@@ -230,7 +223,7 @@ int rl_svc_work(ch_svc_t *svc, void *user, uint64_t now)
 	did += rl_core_turn_end(s->core, ch_mono_ns());
 	did += flush_all(s);
 	commit(s);
-	arm(s, now);
+	arm(s);
 	publish_relayed(s, now);
 	return did;
 }
@@ -241,41 +234,25 @@ int rl_svc_drain(ch_svc_t *svc, void *user)
 	rl_svc_t *s = user;
 	rl_svc_work(svc, user, ch_mono_ns());
 	/* what is announced but unflushed, or not yet in a ring, is in flight */
-	return (int)(rl_outq_bytes(rl_core_out_transport(s->core)) > 0) +
-	       (int)(rl_outq_bytes(rl_core_out_mempool(s->core)) > 0) +
+	return (int)(shm_outq_bytes(rl_core_out_transport(s->core)) > 0) +
+	       (int)(shm_outq_bytes(rl_core_out_mempool(s->core)) > 0) +
 	       (int)!rl_core_batch_empty(s->core) + (int)s->unc_tp + (int)s->unc_mp;
 }
 
 /* ---------------------------------------------------------------- restart */
 
-/* rebuild_peers: after a restart relay does not know who is connected (the
- * PEER_UPs were consumed by the previous process): transport's `peers`
- * command tells.  What is still in the ring is applied afterwards, which
- * is consistent: every PEER_UP/DOWN/RESET in the ring happened after
- * the ones already consumed. */
-static void rebuild_peers(rl_svc_t *s)
+/* on_peer_list: transport's answer to peer_list (typed fields, see
+ * services/transport); the transport ring is read again afterwards. */
+static void on_peer_list(void *arg, int rc, const msgpack_object *res, const char *msg)
 {
-	const ch_node_config_t *cfg = ch_svc_config(s->svc);
-	char ep[CH_CTL_ENDPOINT_MAX], path[CH_PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/run/transport.cmd", cfg->datadir);
-	struct stat st;
-	if (stat(path, &st) != 0 ||
-	    ch_ctl_endpoint(cfg->datadir, "transport", "cmd", ep, sizeof(ep)) != 0) {
-		CH_LOG_WARN("restart: transport's command socket is absent; peers are adopted as "
-		            "they speak");
-		return;
-	}
-	ch_mpr_t rep;
-	ch_mpr_init(&rep, 4u << 20);
-	ch_ctl_reply_t r;
+	rl_svc_t *s = arg;
 	const msgpack_object *list;
-	int rc = ch_ctl_simple(ch_svc_zctx(s->svc), ep, "peers", &rep, PEERS_TIMEOUT);
-	if (rc || ch_ctl_reply_get(&rep, &r) || !r.ok || !r.result ||
-	    ch_mp_map_get(r.result, "peers", &list) || list->type != MSGPACK_OBJECT_ARRAY) {
+	s->rebuilding = false;
+	if (rc || !res || ch_mp_map_get(res, "peers", &list) ||
+	    list->type != MSGPACK_OBJECT_ARRAY) {
 		CH_LOG_WARN("restart: no peer list from transport (%s); peers are adopted as they "
 		            "speak",
-		            rc ? ch_strerror(rc) : "bad reply");
-		ch_mpr_free(&rep);
+		            rc ? msg : "bad reply");
 		return;
 	}
 	uint64_t now = ch_mono_ns();
@@ -283,21 +260,50 @@ static void rebuild_peers(rl_svc_t *s)
 	for (uint32_t i = 0; i < list->via.array.size; i++) {
 		const msgpack_object *p = &list->via.array.ptr[i];
 		uint64_t id;
-		char pkhex[80] = "", addr[64] = "", dir[16] = "", kind[24] = "";
-		uint8_t pk[32] = {0};
-		if (ch_mp_get_u64(p, "id", &id) != 0)
+		bool inbound, block_relay;
+		char addr[64] = "";
+		uint8_t pk[32];
+		if (ch_mp_get_u64(p, "id", &id) != 0 ||
+		    ch_mp_get_bool(p, "inbound", &inbound) != 0 ||
+		    ch_mp_get_bool(p, "block_relay", &block_relay) != 0 ||
+		    ch_mp_get_bin_exact(p, "pubkey", pk, sizeof(pk)) != 0)
 			continue;
-		ch_mp_get_strz(p, "pubkey", pkhex, sizeof(pkhex));
 		ch_mp_get_strz(p, "addr", addr, sizeof(addr));
-		ch_mp_get_strz(p, "direction", dir, sizeof(dir));
-		ch_mp_get_strz(p, "kind", kind, sizeof(kind));
-		ch_hex_decode(pk, sizeof(pk), pkhex, NULL);
-		rl_core_peer_restore(s->core, id, strcmp(dir, "outbound") != 0,
-		                     strcmp(kind, "block-relay") == 0, addr, pk, now);
+		rl_core_peer_restore(s->core, id, inbound, block_relay, addr, pk, now);
 		n++;
 	}
 	CH_LOG_INFO("restart: %u peers rebuilt from transport", n);
-	ch_mpr_free(&rep);
+}
+
+/* rebuild_peers: after a restart relay does not know who is connected (the
+ * PEER_UPs were consumed by the previous process): transport's `peer_list`
+ * command tells.  The transport ring is not read until the answer (or its
+ * timeout) is in, so what is still there is applied afterwards, which is
+ * consistent: every PEER_UP/DOWN/RESET in the ring happened after the ones
+ * already consumed. */
+static void rebuild_peers(rl_svc_t *s)
+{
+	const ch_node_config_t *cfg = ch_svc_config(s->svc);
+	char path[CH_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/run/transport.cmd", cfg->datadir);
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		CH_LOG_WARN("restart: transport's command socket is absent; peers are adopted as "
+		            "they speak");
+		return;
+	}
+	ch_mpw_t w;
+	ch_mpw_init(&w);
+	ch_mpw_map(&w, 1);
+	ch_mpw_kv_str(&w, "cmd", "peer_list");
+	int rc = ch_svc_call(s->svc, "transport", &w, PEERS_TIMEOUT, on_peer_list, s, NULL);
+	ch_mpw_free(&w);
+	if (rc)
+		CH_LOG_WARN("restart: cannot ask transport for its peers (%s); peers are adopted "
+		            "as they speak",
+		            ch_strerror(rc));
+	else
+		s->rebuilding = true;
 }
 
 /* ---------------------------------------------------------------- life */
@@ -309,7 +315,6 @@ int rl_svc_init(ch_svc_t *svc, void **user)
 	if (!s)
 		return CH_ENOMEM;
 	s->svc = svc;
-	s->tfd = -1;
 	s->in_tp = ch_svc_ring(svc, CH_RING_TRANSPORT_RELAY);
 	s->in_mp = ch_svc_ring(svc, CH_RING_MEMPOOL_RELAY);
 	s->out_tp = ch_svc_ring(svc, CH_RING_RELAY_TRANSPORT);
@@ -332,9 +337,8 @@ int rl_svc_init(ch_svc_t *svc, void **user)
 	randombytes_buf(rc.hash_key, sizeof(rc.hash_key));
 	uint64_t now = ch_mono_ns();
 	s->core = rl_core_new(&rc, now);
-	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (!s->core || s->tfd < 0 || ch_svc_watch(svc, s->tfd, ZMQ_POLLIN, on_timer, s) != 0) {
-		CH_LOG_ERROR("relay init: %s", s->core ? strerror(errno) : "out of memory");
+	if (!s->core) {
+		CH_LOG_ERROR("relay init: out of memory");
 		rl_svc_fini(svc, s);
 		return CH_ENOMEM;
 	}
@@ -354,10 +358,7 @@ void rl_svc_fini(ch_svc_t *svc, void *user)
 	rl_svc_t *s = user;
 	if (!s)
 		return;
-	if (s->tfd >= 0) {
-		ch_svc_unwatch(svc, s->tfd);
-		close(s->tfd);
-	}
+	ch_svc_timer_cancel(svc, s->timer);
 	rl_core_free(&s->core);
 	ch_identity_wipe(&s->ident);
 	free(s);
@@ -525,44 +526,6 @@ static bool get_id(const msgpack_object *o, uint8_t out[32])
 	return false;
 }
 
-/* top_ids: the mempool's n best ids, through its command socket. */
-static int top_ids(rl_svc_t *s, uint64_t n, uint8_t *ids, uint32_t cap, uint32_t *got)
-{
-	const ch_node_config_t *cfg = ch_svc_config(s->svc);
-	char ep[CH_CTL_ENDPOINT_MAX];
-	ch_mpw_t w;
-	ch_mpr_t rep;
-	ch_ctl_reply_t r = {0};
-	const msgpack_object *txs = NULL;
-	*got = 0;
-	if (ch_ctl_endpoint(cfg->datadir, "mempool", "cmd", ep, sizeof(ep)) != 0)
-		return CH_EINVAL;
-	ch_mpw_init(&w);
-	ch_mpw_map(&w, 2);
-	ch_mpw_kv_str(&w, "cmd", "top");
-	ch_mpw_kv_u64(&w, "n", n);
-	ch_mpr_init(&rep, 4u << 20);
-	int rc = ch_ctl_call(ch_svc_zctx(s->svc), ep, ch_mpw_data(&w), ch_mpw_size(&w), &rep,
-	                     TOP_TIMEOUT);
-	ch_mpw_free(&w);
-	if (!rc && (ch_ctl_reply_get(&rep, &r) || !r.ok || !r.result ||
-	            ch_mp_map_get(r.result, "txs", &txs) || txs->type != MSGPACK_OBJECT_ARRAY)) {
-		ch_svc_set_error(s->svc, "the mempool refused 'top': %s",
-		                 r.ok ? "bad reply" : r.message);
-		rc = CH_EPROTO;
-	}
-	for (uint32_t i = 0; !rc && i < txs->via.array.size && *got < cap; i++) {
-		const msgpack_object *id;
-		if (ch_mp_map_get(&txs->via.array.ptr[i], "id", &id) == 0 &&
-		    get_id(id, ids + 32 * (size_t)*got))
-			(*got)++;
-	}
-	if (rc == CH_ETIMEDOUT)
-		ch_svc_set_error(s->svc, "the mempool did not answer 'top'");
-	ch_mpr_free(&rep);
-	return rc;
-}
-
 static void fill_submit(ch_mpw_t *out, const rl_block_t *b, size_t full, size_t cmpct,
                         uint32_t relayed)
 {
@@ -580,22 +543,87 @@ static void fill_submit(ch_mpw_t *out, const rl_block_t *b, size_t full, size_t 
 	ch_mpw_kv_u64(out, "relayed", relayed);
 }
 
+/* submit: what block_submit needs once the ids are known. */
+typedef struct submit {
+	rl_svc_t *s;
+	ch_svc_reply_t *reply;
+	bool has_height, has_prev;
+	uint64_t height;
+	uint8_t prev[32];
+} submit_t;
+
+/* submit_block: builds, signs and relays the block of ids[0..n) into out. */
+static int submit_block(rl_svc_t *s, const submit_t *a, const uint8_t *ids, uint32_t n,
+                        ch_mpw_t *out)
+{
+	rl_block_t b;
+	size_t full = 0, cmpct = 0;
+	uint32_t relayed = 0;
+	int rc =
+	    rl_core_block_submit(s->core, ids, n, a->has_height, a->height, a->has_prev, a->prev,
+	                         &s->ident.sk, ch_mono_ns(), &b, &full, &cmpct, &relayed);
+	if (rc)
+		return rc;
+	b.ntx = n;
+	fill_submit(out, &b, full, cmpct, relayed);
+	/* out now: the mempool removes the transactions, peers get the block */
+	flush_all(s);
+	return 0;
+}
+
+/* on_top: the mempool's answer to `top` (ids as 32-byte bins): the block
+ * is built and the deferred block_submit answered. */
+static void on_top(void *arg, int rc, const msgpack_object *res, const char *msg)
+{
+	submit_t *a = arg;
+	rl_svc_t *s = a->s;
+	const msgpack_object *txs;
+	uint32_t max = rl_core_block_max(s->core), n = 0;
+	uint8_t *ids = malloc(32 * (size_t)(max ? max : 1));
+	ch_mpw_t out;
+	ch_mpw_init(&out);
+	if (rc == CH_ETIMEDOUT) {
+		ch_svc_reply_error(s->svc, a->reply, rc, "the mempool did not answer 'top'");
+	} else if (rc) {
+		ch_svc_reply_error(s->svc, a->reply, rc, "the mempool refused 'top': %s", msg);
+	} else if (!res || ch_mp_map_get(res, "txs", &txs) || txs->type != MSGPACK_OBJECT_ARRAY) {
+		ch_svc_reply_error(s->svc, a->reply, CH_EPROTO,
+		                   "the mempool's answer to 'top' has no txs list");
+	} else if (!ids) {
+		ch_svc_reply_error(s->svc, a->reply, CH_ENOMEM, "out of memory");
+	} else {
+		for (uint32_t i = 0; i < txs->via.array.size && n < max; i++)
+			if (ch_mp_get_bin_exact(&txs->via.array.ptr[i], "id", ids + 32 * (size_t)n,
+			                        32) == 0)
+				n++;
+		rc = submit_block(s, a, ids, n, &out);
+		if (rc)
+			ch_svc_reply_error(s->svc, a->reply, rc, "%s", ch_strerror(rc));
+		else
+			ch_svc_reply(s->svc, a->reply, &out);
+	}
+	ch_mpw_free(&out);
+	free(ids);
+	free(a);
+}
+
 /* block_submit {txs: [id...] | top: N, height?, prev?}: builds a block,
- * signs it with the node identity and relays it. */
+ * signs it with the node identity and relays it.  With top, the reply
+ * waits (deferred) for the mempool's best ids. */
 static int cmd_block_submit(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
 {
 	rl_svc_t *s = user;
 	const msgpack_object *txs = NULL, *o;
-	uint64_t top = 0, height = 0;
-	uint8_t prev[32];
+	uint64_t top = 0;
+	submit_t a = {.s = s};
 	bool has_top = ch_mp_get_u64(req, "top", &top) == 0;
-	bool has_height = ch_mp_get_u64(req, "height", &height) == 0;
-	bool has_prev = ch_mp_map_get(req, "prev", &o) == 0;
+	a.has_height = ch_mp_get_u64(req, "height", &a.height) == 0;
+	a.has_prev = ch_mp_map_get(req, "prev", &o) == 0;
 	if (!s->have_ident) {
 		ch_svc_set_error(svc, "this node has no identity key to sign blocks with");
 		return CH_EINVAL;
 	}
-	if (has_prev && !get_id(o, prev)) {
+	if (a.has_prev && !get_id(o, a.prev)) {
 		ch_svc_set_error(svc, "\"prev\" must be 32 bytes of binary or 64 hex digits");
 		return CH_EINVAL;
 	}
@@ -608,13 +636,36 @@ static int cmd_block_submit(ch_svc_t *svc, void *user, const msgpack_object *req
 		ch_svc_set_error(svc, "a block holds at most %u transactions", max);
 		return CH_ERANGE;
 	}
+	if (has_top) {
+		submit_t *p = malloc(sizeof(*p));
+		if (!p)
+			return CH_ENOMEM;
+		*p = a;
+		p->reply = ch_svc_defer(svc);
+		if (!p->reply) {
+			free(p);
+			ch_svc_set_error(svc, "too many commands wait");
+			return CH_EBUSY;
+		}
+		ch_mpw_t w;
+		ch_mpw_init(&w);
+		ch_mpw_map(&w, 2);
+		ch_mpw_kv_str(&w, "cmd", "top");
+		ch_mpw_kv_u64(&w, "n", top);
+		int rc = ch_svc_call(svc, "mempool", &w, TOP_TIMEOUT, on_top, p, NULL);
+		ch_mpw_free(&w);
+		if (rc) {
+			ch_svc_reply_error(svc, p->reply, rc,
+			                   "cannot ask the mempool for 'top': %s", ch_strerror(rc));
+			free(p);
+		}
+		return 0;
+	}
 	uint8_t *ids = malloc(32 * (size_t)(max ? max : 1));
 	if (!ids)
 		return CH_ENOMEM;
 	int rc = 0;
-	if (has_top) {
-		rc = top_ids(s, top, ids, max, &n);
-	} else if (txs) {
+	if (txs) {
 		for (; n < txs->via.array.size; n++) {
 			if (!get_id(&txs->via.array.ptr[n], ids + 32 * (size_t)n)) {
 				ch_svc_set_error(svc, "txs[%u] is not an id", n);
@@ -623,20 +674,10 @@ static int cmd_block_submit(ch_svc_t *svc, void *user, const msgpack_object *req
 			}
 		}
 	}
-	rl_block_t b;
-	size_t full = 0, cmpct = 0;
-	uint32_t relayed = 0;
 	if (!rc)
-		rc = rl_core_block_submit(s->core, ids, n, has_height, height, has_prev, prev,
-		                          &s->ident.sk, ch_mono_ns(), &b, &full, &cmpct, &relayed);
+		rc = submit_block(s, &a, ids, n, out);
 	free(ids);
-	if (rc)
-		return rc;
-	b.ntx = n;
-	fill_submit(out, &b, full, cmpct, relayed);
-	/* out now: the mempool removes the transactions, peers get the block */
-	flush_all(s);
-	return 0;
+	return rc;
 }
 
 /* mode {flood: bool}: the bench's baseline (push whole transactions to

@@ -641,6 +641,39 @@ static int cmd_peers(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mp
 	return 0;
 }
 
+/* peer_list: the connected peers for other services (relay rebuilding its
+ * peers after a restart, discovery's view of the connections): typed
+ * fields, no reply meant for people to parse.
+ * {peers: [{id: uint, pubkey: bin 32, addr: str, inbound: bool,
+ *           block_relay: bool, kind: "inbound" | "outbound" | "feeler" |
+ *           "block-relay" (the words of the peer events), manual: bool,
+ *           listen_port: uint}]} */
+static int cmd_peer_list(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
+{
+	tp_t *tp = user;
+	(void)svc;
+	(void)req;
+	rcu_read_lock();
+	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	ch_mpw_map(out, 1);
+	ch_mpw_key(out, "peers");
+	msgpack_pack_array(&out->pk, s->n);
+	for (size_t i = 0; i < s->n; i++) {
+		tp_peer_t *p = s->list[i];
+		ch_mpw_map(out, 8);
+		ch_mpw_kv_u64(out, "id", p->handle);
+		ch_mpw_kv_bin(out, "pubkey", p->remote_pk, 32);
+		ch_mpw_kv_str(out, "addr", p->addr);
+		ch_mpw_kv_bool(out, "inbound", p->inbound);
+		ch_mpw_kv_bool(out, "block_relay", !p->inbound && p->kind == TP_KIND_BLOCK_RELAY);
+		ch_mpw_kv_str(out, "kind", p->inbound ? "inbound" : kind_name(p->kind));
+		ch_mpw_kv_bool(out, "manual", p->manual);
+		ch_mpw_kv_u64(out, "listen_port", p->listen_port);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
 /* parse_target: "HOST:PORT", "[V6]:PORT" or "PUBKEY@..." */
 static int parse_target(const char *s, char *host, size_t hcap, uint16_t *port, uint8_t pk[32],
                         bool *has_pk, char *err, size_t ecap)
@@ -916,6 +949,9 @@ static int cmd_bans(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw
 
 static const ch_svc_cmd_t tp_cmds[] = {
     {"peers", cmd_peers, "connected peers with their statistics"},
+    {"peer_list", cmd_peer_list,
+     "connected peers as typed fields for other services: id, pubkey, addr, inbound, "
+     "block_relay, kind, manual, listen_port"},
     {"connect", cmd_connect,
      "dial addr=HOST:PORT or PUBKEY@HOST:PORT and keep it connected; kind=outbound|feeler|"
      "block-relay, once=true: dial one time, no retries"},

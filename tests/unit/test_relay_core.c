@@ -95,14 +95,14 @@ typedef struct rec {
 } rec_t;
 
 /* next: pops the oldest record of q into r; false when empty. */
-static bool next(rl_outq_t *q, rec_t *r)
+static bool next(shm_outq_t *q, rec_t *r)
 {
 	const uint8_t *p;
-	if (!rl_outq_next(q, &r->tag, &p, &r->len))
+	if (!shm_outq_next(q, &r->tag, &p, &r->len))
 		return false;
 	assert_true(r->len <= sizeof(r->data));
 	memcpy(r->data, p, r->len);
-	rl_outq_pop(q);
+	shm_outq_pop(q);
 	return true;
 }
 
@@ -123,8 +123,8 @@ static void expect_send(rl_core_t *c, uint64_t peer, uint8_t type, rl_inv_t *iv,
 
 static void expect_empty(rl_core_t *c)
 {
-	assert_int_equal(rl_outq_bytes(rl_core_out_transport(c)), 0);
-	assert_int_equal(rl_outq_bytes(rl_core_out_mempool(c)), 0);
+	assert_int_equal(shm_outq_bytes(rl_core_out_transport(c)), 0);
+	assert_int_equal(shm_outq_bytes(rl_core_out_mempool(c)), 0);
 }
 
 static rec_t R;
