@@ -18,6 +18,11 @@
  *       | oversizedinv (INVs of one id too many) | badblock (a block, bad signature)
  *       each waits for the node to score it into a ban (the connection
  *       closes) while answering PINGs.
+ *       | neverread: two connections: a spy that reads and collects the
+ *       transaction ids the node announces, and a peer that never reads
+ *       its socket while it sends a PING and GETDATAs of those ids (each
+ *       once per message) every 100 ms; exit 0 once the node closed the
+ *       reader-less one (within --secs).
  * Exit 0 when the node reacted as expected (printed on stdout), 1 if not,
  * 2 on a local error.  `capture LISTENPORT` is a TCP proxy that writes every
  * byte it forwards to --out FILE; `hold` keeps --count handshaken
@@ -619,6 +624,133 @@ static int run_peerflood(void)
 	return result(answered > 0, "peerflood: answered GETPEERS with one group's addresses");
 }
 
+/* ---------------------------------------------------------------- neverread */
+#define NR_IDS_MAX 20000
+
+static uint8_t nr_ids[NR_IDS_MAX][32];
+static size_t nr_nids;
+
+/* nr_spy_input: reads what the spy has, answers PINGs and collects the
+ * ids of every INV.  -1 once the connection is gone. */
+static int nr_spy_input(pf_sess_t *ps)
+{
+	static rl_inv_t inv;
+	ssize_t r = read(ps->s.fd, ps->buf + ps->len, sizeof(ps->buf) - ps->len);
+	if (r <= 0)
+		return r < 0 && errno == EAGAIN ? 0 : -1;
+	ps->len += (size_t)r;
+	for (;;) {
+		size_t rl = noise_rec_len(ps->buf, ps->len), ptl;
+		if (rl == SIZE_MAX)
+			return -1;
+		if (rl == 0 || rl > ps->len)
+			break;
+		if (noise_open(&ps->s.rx, ps->buf, rl, &ptl) != 0 ||
+		    ps->plen + ptl > sizeof(ps->pt))
+			return -1;
+		memcpy(ps->pt + ps->plen, ps->buf + NOISE_REC_HDR, ptl);
+		ps->plen += ptl;
+		memmove(ps->buf, ps->buf + rl, ps->len - rl);
+		ps->len -= rl;
+	}
+	while (ps->plen >= WIRE_HDR_LEN) {
+		wire_hdr_t h;
+		if (wire_get_hdr(ps->pt, ps->s.magic, 1 << 20, &h) != 0)
+			return -1;
+		if (ps->plen < WIRE_HDR_LEN + h.len)
+			break;
+		const uint8_t *pl = ps->pt + WIRE_HDR_LEN;
+		if (h.type == WIRE_PING)
+			send_frame(&ps->s, WIRE_PONG, pl, h.len);
+		else if (h.type == WIRE_INV && rl_inv_decode(pl, h.len, &inv) == 0)
+			for (uint32_t i = 0; i < inv.ntx && nr_nids < NR_IDS_MAX; i++)
+				memcpy(nr_ids[nr_nids++], inv.tx[i], 32);
+		memmove(ps->pt, ps->pt + WIRE_HDR_LEN + h.len, ps->plen - WIRE_HDR_LEN - h.len);
+		ps->plen -= WIRE_HDR_LEN + h.len;
+	}
+	return 0;
+}
+
+/* nr_seal: one frame into records appended to out (room checked by the
+ * caller). */
+static size_t nr_seal(sess_t *s, uint8_t *out, uint8_t type, const uint8_t *pl, uint32_t len)
+{
+	static uint8_t fb[WIRE_HDR_LEN + 64 * 1024];
+	size_t n = frame(s, fb, type, pl, len), o = 0;
+	for (size_t off = 0; off < n; off += NOISE_REC_MAX) {
+		size_t k = n - off < NOISE_REC_MAX ? n - off : NOISE_REC_MAX;
+		o += noise_seal(&s->tx, fb + off, k, out + o);
+	}
+	return o;
+}
+
+/* nr_closed: the node closed (or reset) the connection. */
+static bool nr_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0 ||
+	       ti.tcpi_state != TCP_ESTABLISHED;
+}
+
+static int run_neverread(void)
+{
+	static pf_sess_t spy;
+	static uint8_t ob[8 * 64 * 1024], pl[64 * 1024];
+	sess_t slow = {0};
+	size_t ol = 0, oo = 0, next = 0;
+	uint64_t rounds = 0, sent = 0;
+
+	if (!handshake(&spy.s, net, 1, 1) || !handshake(&slow, net, 1, 1))
+		return result(false, "neverread: handshake failed");
+	spy.up = true;
+	fcntl(spy.s.fd, F_SETFL, fcntl(spy.s.fd, F_GETFL) | O_NONBLOCK);
+	fcntl(slow.fd, F_SETFL, fcntl(slow.fd, F_GETFL) | O_NONBLOCK);
+	printf("neverread: spy and reader-less peer connected\n");
+	fflush(stdout);
+	uint64_t start = ch_mono_ns(), end = start + (uint64_t)secs * 1000000000ULL;
+	uint64_t next_round = start;
+	while (ch_mono_ns() < end) {
+		struct pollfd p = {.fd = spy.s.fd, .events = POLLIN};
+		if (poll(&p, 1, 10) > 0 && nr_spy_input(&spy) < 0)
+			return result(false, "neverread: the node closed the spy");
+		if (nr_closed(slow.fd)) {
+			printf("neverread: the node closed the reader-less peer after %.1f s "
+			       "(%llu rounds, %llu bytes sent, %zu ids known)\n",
+			       (double)(ch_mono_ns() - start) / 1e9, (unsigned long long)rounds,
+			       (unsigned long long)sent, nr_nids);
+			return result(true, "neverread: the reader-less peer was disconnected");
+		}
+		uint64_t now = ch_mono_ns();
+		if (oo == ol && now >= next_round) { /* a PING and GETDATAs, 100 ms apart */
+			next_round = now + 100000000ULL;
+			ol = oo = 0;
+			size_t n = ping_encode(now, pl, sizeof(pl));
+			ol += nr_seal(&slow, ob + ol, WIRE_PING, pl, (uint32_t)n);
+			for (int k = 0; k < 5 && nr_nids; k++) {
+				uint32_t c = nr_nids < WIRE_INV_IDS_MAX ? (uint32_t)nr_nids
+				                                        : WIRE_INV_IDS_MAX;
+				static uint8_t ids[WIRE_INV_IDS_MAX * 32];
+				for (uint32_t i = 0; i < c; i++, next++)
+					memcpy(ids + 32 * i, nr_ids[next % nr_nids], 32);
+				n = rl_inv_encode(pl, sizeof(pl), ids, c, NULL, 0);
+				ol += nr_seal(&slow, ob + ol, WIRE_GETDATA, pl, (uint32_t)n);
+			}
+			rounds++;
+		}
+		while (oo < ol) {
+			ssize_t w = write(slow.fd, ob + oo, ol - oo);
+			if (w <= 0)
+				break;
+			oo += (size_t)w;
+			sent += (uint64_t)w;
+		}
+	}
+	printf("neverread: still connected after %d s (%llu rounds, %llu bytes sent, %zu ids)\n",
+	       secs, (unsigned long long)rounds, (unsigned long long)sent, nr_nids);
+	return result(false, "neverread: the node kept a peer that never reads");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -653,6 +785,8 @@ int main(int argc, char **argv)
 		return run_hold();
 	if (!strcmp(mode, "peerflood"))
 		return run_peerflood();
+	if (!strcmp(mode, "neverread"))
+		return run_neverread();
 	sess_t s = {0};
 	char pl[1024];
 	uint8_t f[2048];
