@@ -23,6 +23,9 @@
  *       its socket while it sends a PING and GETDATAs of those ids (each
  *       once per message) every 100 ms; exit 0 once the node closed the
  *       reader-less one (within --secs).
+ *       | trickle: a 32 KB TX frame every 50 ms (20/s) for --secs, never
+ *       faster (what an honest peer within its limits does); exit 0 if
+ *       the node kept the connection.
  * Exit 0 when the node reacted as expected (printed on stdout), 1 if not,
  * 2 on a local error.  `capture LISTENPORT` is a TCP proxy that writes every
  * byte it forwards to --out FILE; `hold` keeps --count handshaken
@@ -751,6 +754,40 @@ static int run_neverread(void)
 	return result(false, "neverread: the node kept a peer that never reads");
 }
 
+/* run_trickle: 20 frames a second through a non-blocking socket; a frame
+ * the socket does not take waits (the node may stop reading: that is
+ * backpressure, not a reason to send faster later). */
+static int run_trickle(sess_t *s)
+{
+	static uint8_t tx[32000], ob[64 * 1024];
+	size_t ol = 0, oo = 0;
+	uint64_t frames = 0, now = ch_mono_ns(), end = now + (uint64_t)secs * 1000000000ULL;
+	uint64_t next = now;
+	memset(tx, 0x5a, sizeof(tx));
+	fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
+	while ((now = ch_mono_ns()) < end) {
+		if (oo == ol && now >= next) {
+			ol = nr_seal(s, ob, WIRE_TX, tx, sizeof(tx));
+			oo = 0;
+			frames++;
+			next = now + 50000000ULL;
+		}
+		while (oo < ol) {
+			ssize_t w = write(s->fd, ob + oo, ol - oo);
+			if (w < 0 && errno != EAGAIN)
+				return result(false, "trickle: the node closed the connection");
+			if (w <= 0)
+				break;
+			oo += (size_t)w;
+		}
+		if (nr_closed(s->fd))
+			return result(false, "trickle: the node closed the connection");
+		usleep(1000);
+	}
+	printf("trickle: %llu frames in %d s\n", (unsigned long long)frames, secs);
+	return result(true, "trickle: the node kept the connection");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -856,6 +893,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "peersflood"))
 		return run_peersflood(&s);
+	if (!strcmp(mode, "trickle"))
+		return run_trickle(&s);
 	int rrc = run_relay_mode(&s, mode);
 	if (rrc >= 0)
 		return rrc;
