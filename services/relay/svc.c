@@ -396,6 +396,8 @@ static void kv_stats(ch_mpw_t *w, const rl_stats_t *st, int *n)
 	KV(removed);
 	KV(served);
 	KV(serve_dropped);
+	KV(getdata_dups);
+	KV(getdata_unannounced);
 	KV(blocks_in);
 	KV(blocks_out);
 	KV(blocks_accepted);

@@ -190,12 +190,11 @@ static void test_announce_fetch(void **state)
 	                 0);
 	assert_int_equal(pl_len, sizeof(enc));
 
-	/* an id the mempool does not have: NOTFOUND, batched at turn end */
-	int y = 9;
-	inv(c, 3, WIRE_GETDATA, &y, 1, 7 * MS);
+	/* an id the mempool no longer has: NOTFOUND, batched at turn end */
+	inv(c, 3, WIRE_GETDATA, &x, 1, 7 * MS);
 	assert_true(next(rl_core_out_mempool(c), &R));
 	ch_msg_tx_request_t rq = {.peer = 3};
-	id_of(9, rq.id);
+	id_of(7, rq.id);
 	rl_core_on_mempool(c, CH_TAG_TX_NOTFOUND, (const uint8_t *)&rq, sizeof(rq), 8 * MS);
 	expect_empty(c);
 	rl_core_turn_end(c, 8 * MS);
@@ -306,6 +305,47 @@ static void test_misbehaviour(void **state)
 	rl_core_turn_end(c, 2 * MS);
 	expect_misbehave(c, 1, RL_PTS_BAD_BLOCK, "bad signature");
 	assert_false(rl_core_has_block(c, b.id));
+	rl_core_free(&c);
+}
+
+/* GETDATA abuse: 1,000 copies of one announced id are served once (and
+ * scored); an id never announced to the peer is answered NOTFOUND without
+ * asking the mempool. */
+static void test_getdata_abuse(void **state)
+{
+	(void)state;
+	rl_core_t *c = mk();
+	up(c, 1, false);
+	up(c, 3, true);
+	accepted(c, 7, 1000, 200, 1, 2 * MS);
+	rl_core_turn_end(c, 4 * MS);
+	expect_send(c, 3, WIRE_INV, &IV, &R); /* announced to 3 */
+	expect_empty(c);
+
+	static uint8_t ids[WIRE_INV_IDS_MAX * 32], buf[40016];
+	for (int i = 0; i < WIRE_INV_IDS_MAX; i++)
+		id_of(7, ids + 32 * i);
+	size_t n = rl_inv_encode(buf, sizeof(buf), ids, WIRE_INV_IDS_MAX, NULL, 0);
+	msg(c, 3, WIRE_GETDATA, buf, n, 5 * MS);
+	int requests = 0;
+	while (next(rl_core_out_mempool(c), &R))
+		requests += R.tag == CH_TAG_TX_REQUEST;
+	assert_int_equal(requests, 1);
+	assert_int_equal(rl_core_stats(c)->getdata_dups, WIRE_INV_IDS_MAX - 1);
+	rl_core_turn_end(c, 5 * MS);
+	expect_misbehave(c, 3, RL_PTS_MALFORMED, "GETDATA repeating 999 ids");
+	expect_empty(c);
+
+	/* never announced to 3 (not even in the pool): NOTFOUND, no request */
+	int y = 9;
+	inv(c, 3, WIRE_GETDATA, &y, 1, 6 * MS);
+	assert_false(next(rl_core_out_mempool(c), &R));
+	rl_core_turn_end(c, 6 * MS);
+	expect_send(c, 3, WIRE_NOTFOUND, &IV, &R);
+	uint8_t id[32];
+	id_of(9, id);
+	assert_memory_equal(IV.tx[0], id, 32);
+	assert_int_equal(rl_core_stats(c)->getdata_unannounced, 1);
 	rl_core_free(&c);
 }
 
@@ -481,10 +521,10 @@ static void test_compact_block(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_announce_fetch),   cmocka_unit_test(test_fee_order_and_timeout),
-	    cmocka_unit_test(test_misbehaviour),     cmocka_unit_test(test_peers),
-	    cmocka_unit_test(test_flood_mode),       cmocka_unit_test(test_compact_block),
-	    cmocka_unit_test(test_block_relay_only),
+	    cmocka_unit_test(test_announce_fetch), cmocka_unit_test(test_fee_order_and_timeout),
+	    cmocka_unit_test(test_misbehaviour),   cmocka_unit_test(test_getdata_abuse),
+	    cmocka_unit_test(test_peers),          cmocka_unit_test(test_flood_mode),
+	    cmocka_unit_test(test_compact_block),  cmocka_unit_test(test_block_relay_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
