@@ -279,9 +279,21 @@ static void on_inv(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len, 
 		if (rl_trk_announce(&c->trk, id, h, p->slot, now) == RL_TRK_NEW)
 			c->st.inv_new++;
 	}
+	/* block announcements share the peer's block bucket (5/s, burst
+	 * 20): an INV of a thousand block ids asks for at most the burst */
+	uint32_t over = 0;
 	for (uint32_t i = 0; i < inv->nblk; i++) {
 		rl_fset_add(&p->known, rl_core_hash(c, inv->blk[i]));
+		if (!ch_tbucket_take(&p->block_bucket, 1, now)) {
+			over++;
+			continue;
+		}
 		rl_block_on_inv(c, p, inv->blk[i], now);
+	}
+	if (over) {
+		c->st.block_inv_dropped += over;
+		rl_misbehave(c, p, 5 * RL_PTS_FLOOD, "block announcements over %.0f/s",
+		             RL_BLOCK_RATE);
 	}
 }
 

@@ -398,6 +398,8 @@ static void kv_stats(ch_mpw_t *w, const rl_stats_t *st, int *n)
 	KV(serve_dropped);
 	KV(getdata_dups);
 	KV(getdata_unannounced);
+	KV(block_inv_dropped);
+	KV(pending_evicted);
 	KV(blocks_in);
 	KV(blocks_out);
 	KV(blocks_accepted);

@@ -518,13 +518,88 @@ static void test_compact_block(void **state)
 	rl_core_free(&q);
 }
 
+/* An INV of 1,000 block ids from a third peer while a compact block waits
+ * for its missing ids: the announcements are rate-limited (the burst is
+ * asked, the rest dropped and scored) and never evict the block being
+ * completed, whose blktxn then completes it. */
+static void test_block_slots(void **state)
+{
+	(void)state;
+	rl_core_t *p = mk(), *q = mk();
+	up(p, 200, true);
+	up(q, 100, false);
+	up(q, 300, true); /* the announcer */
+	for (int i = 1; i <= 5; i++)
+		accepted(p, i, 1000, 100, 0, 0);
+	for (int i = 1; i <= 3; i++)
+		accepted(q, i, 1000, 100, 0, 0);
+	rl_core_turn_end(p, 10 * MS);
+	rl_core_turn_end(q, 10 * MS);
+	while (next(rl_core_out_transport(p), &R))
+		;
+	while (next(rl_core_out_transport(q), &R))
+		;
+	uint8_t ids[5 * 32], seed[32] = {4};
+	for (int i = 0; i < 5; i++)
+		id_of(5 - i, ids + 32 * i);
+	ch_pubkey_t pk;
+	ch_seckey_t sk;
+	ch_ed25519_seed_keypair(&pk, &sk, seed);
+	rl_block_t b;
+	assert_int_equal(rl_core_block_submit(p, ids, 5, false, 0, false, NULL, &sk, 20 * MS, &b,
+	                                      NULL, NULL, NULL),
+	                 0);
+	assert_true(next(rl_core_out_mempool(p), &R));
+	assert_true(next(rl_core_out_transport(p), &R)); /* the compact block */
+	size_t off = sizeof(ch_msg_send_list_t) + 8;
+	msg(q, 100, WIRE_BLOCK, R.data + off, R.len - off, 21 * MS);
+	rl_core_turn_end(q, 21 * MS);
+	expect_send(q, 100, WIRE_GETDATA, &IV, &R); /* blktx for two positions */
+	assert_true(IV.has_blktx);
+	rec_t *ask = malloc(sizeof(*ask));
+	assert_non_null(ask);
+	*ask = R;
+
+	static uint8_t blk[WIRE_INV_IDS_MAX * 32], buf[40016];
+	for (int i = 0; i < WIRE_INV_IDS_MAX; i++) {
+		memset(blk + 32 * i, 0, 32);
+		memcpy(blk + 32 * i, &i, sizeof(i));
+		blk[32 * i + 31] = 0xb1;
+	}
+	size_t n = rl_inv_encode(buf, sizeof(buf), NULL, 0, blk, WIRE_INV_IDS_MAX);
+	msg(q, 300, WIRE_INV, buf, n, 22 * MS);
+	rl_core_turn_end(q, 22 * MS);
+	int asks = 0;
+	while (next(rl_core_out_transport(q), &R))
+		asks += R.tag == CH_TAG_SEND;
+	assert_true(asks <= (int)RL_BLOCK_BURST);
+	assert_true(rl_core_stats(q)->block_inv_dropped >= WIRE_INV_IDS_MAX - (int)RL_BLOCK_BURST);
+
+	/* P answers the blktx: Q completes the block */
+	msg(p, 200, WIRE_GETDATA, ask->data + sizeof(ch_msg_send_t),
+	    ask->len - sizeof(ch_msg_send_t), 23 * MS);
+	expect_send(p, 200, WIRE_BLOCK, NULL, &R);
+	msg(q, 100, WIRE_BLOCK, R.data + sizeof(ch_msg_send_t), R.len - sizeof(ch_msg_send_t),
+	    24 * MS);
+	rl_core_turn_end(q, 24 * MS);
+	assert_true(rl_core_has_block(q, b.id));
+	free(ask);
+	rl_core_free(&p);
+	rl_core_free(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_announce_fetch), cmocka_unit_test(test_fee_order_and_timeout),
-	    cmocka_unit_test(test_misbehaviour),   cmocka_unit_test(test_getdata_abuse),
-	    cmocka_unit_test(test_peers),          cmocka_unit_test(test_flood_mode),
-	    cmocka_unit_test(test_compact_block),  cmocka_unit_test(test_block_relay_only),
+	    cmocka_unit_test(test_announce_fetch),
+	    cmocka_unit_test(test_fee_order_and_timeout),
+	    cmocka_unit_test(test_misbehaviour),
+	    cmocka_unit_test(test_getdata_abuse),
+	    cmocka_unit_test(test_peers),
+	    cmocka_unit_test(test_flood_mode),
+	    cmocka_unit_test(test_compact_block),
+	    cmocka_unit_test(test_block_slots),
+	    cmocka_unit_test(test_block_relay_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
