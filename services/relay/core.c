@@ -443,9 +443,9 @@ void rl_core_on_transport(rl_core_t *c, uint32_t tag, const uint8_t *p, uint32_t
 	switch (tag) {
 	case CH_TAG_PEER_UP: {
 		const ch_msg_peer_up_t *m = &v.m.peer_up;
-		rl_peer_t *np =
-		    peer_add(c, m->peer, m->inbound, (m->flags & CH_PEER_BLOCK_RELAY) != 0, m->addr,
-		             m->pubkey, 0, now);
+		rl_peer_t *np = peer_add(c, m->peer, m->inbound,
+		                         (m->flags & (CH_PEER_BLOCK_RELAY | CH_PEER_NO_RELAY)) != 0,
+		                         m->addr, m->pubkey, 0, now);
 		if (np && !np->block_only)
 			announce_pool(c, np);
 		return;

@@ -282,6 +282,7 @@ static int check_hello(tp_peer_t *p, const uint8_t *buf, size_t len, char *why, 
 	}
 	snprintf(p->user_agent, sizeof(p->user_agent), "%s", h.ua);
 	p->listen_port = h.port;
+	p->no_relay = !(h.svc & HELLO_SVC_RELAY);
 	return hello_accept(&h, p->w->tp->cfg->network, why, cap);
 }
 
@@ -339,7 +340,9 @@ static void peer_up(tp_peer_t *p, uint64_t now)
 	ch_msg_peer_up_t up = {
 	    .peer = p->handle,
 	    .inbound = p->inbound,
-	    .flags = !p->inbound && p->kind == TP_KIND_BLOCK_RELAY ? CH_PEER_BLOCK_RELAY : 0,
+	    .flags = (uint8_t)((!p->inbound && p->kind == TP_KIND_BLOCK_RELAY ? CH_PEER_BLOCK_RELAY
+	                                                                      : 0) |
+	                       (p->no_relay ? CH_PEER_NO_RELAY : 0)),
 	    .listen_port = p->listen_port};
 	memcpy(up.pubkey, p->remote_pk, 32);
 	snprintf(up.addr, sizeof(up.addr), "%s", p->addr);
@@ -559,6 +562,8 @@ static size_t hs_step(tp_peer_t *p, const uint8_t *buf, size_t len, uint64_t now
 	const uint8_t *hello;
 	size_t hlen;
 	uint8_t out[NOISE_MSG2_MAX];
+	uint8_t mine[sizeof(tp->hello)]; /* our hello, with the current time */
+	size_t mlen;
 	size_t olen;
 	int rc;
 	switch (p->state) {
@@ -584,7 +589,8 @@ static size_t hs_step(tp_peer_t *p, const uint8_t *buf, size_t len, uint64_t now
 			tp_conn_close(p, "bad handshake message 1");
 			return SIZE_MAX;
 		}
-		if (noise_write_msg2(p->hs, tp->hello, tp->hello_len, out, sizeof(out), &olen)) {
+		if (tp_hello_build(tp, mine, sizeof(mine), &mlen) != 0 ||
+		    noise_write_msg2(p->hs, mine, mlen, out, sizeof(out), &olen)) {
 			tp_conn_close(p, "handshake state error");
 			return SIZE_MAX;
 		}
@@ -623,7 +629,8 @@ static size_t hs_step(tp_peer_t *p, const uint8_t *buf, size_t len, uint64_t now
 			return SIZE_MAX;
 		}
 		uint8_t m3[NOISE_MSG3_MAX];
-		if (noise_write_msg3(p->hs, tp->hello, tp->hello_len, m3, sizeof(m3), &olen) ||
+		if (tp_hello_build(tp, mine, sizeof(mine), &mlen) != 0 ||
+		    noise_write_msg3(p->hs, mine, mlen, m3, sizeof(m3), &olen) ||
 		    !grow(&p->wbuf, &p->wcap, p->wlen + olen)) {
 			tp_conn_close(p, "handshake state error");
 			return SIZE_MAX;

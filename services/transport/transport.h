@@ -101,6 +101,7 @@ typedef struct tp_peer {
 	int suite;
 	char user_agent[64];
 	uint16_t listen_port;
+	bool no_relay; /* its hello's service bits lack HELLO_SVC_RELAY */
 
 	/* worker-owned */
 	tp_state_t state;
@@ -251,8 +252,8 @@ struct tp {
 	uint8_t magic[WIRE_MAGIC_LEN];
 	uint8_t suites;
 	tp_limits_t lim;
-	uint8_t hello[512];
-	size_t hello_len;
+	uint8_t hello[512]; /* built at start to check the settings; each handshake */
+	size_t hello_len;   /* sends a fresh one (tp_hello_build: t is the wall clock) */
 
 	int listen_fd[TP_MAX_LISTEN];
 	int nlisten;

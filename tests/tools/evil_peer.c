@@ -23,6 +23,9 @@
  *       its socket while it sends a PING and GETDATAs of those ids (each
  *       once per message) every 100 ms; exit 0 once the node closed the
  *       reader-less one (within --secs).
+ *       | norelay: (with --svc 0) reads for --secs, answering PINGs, and
+ *       counts the INVs the node sends (none expected); also checks that
+ *       the node's hello carries the wall clock of this handshake
  *       | trickle: a 32 KB TX frame every 50 ms (20/s) for --secs, never
  *       faster (what an honest peer within its limits does); exit 0 if
  *       the node kept the connection.
@@ -58,7 +61,7 @@
 #include "wire.h"
 
 static const char *host = "127.0.0.1", *src = NULL, *net = "main", *outfile = NULL;
-static int port, count = 20, secs = 10, lport;
+static int port, count = 20, secs = 10, lport, svc_bits = HELLO_SVC_RELAY;
 
 static int dial(void)
 {
@@ -123,11 +126,12 @@ typedef struct sess {
 	noise_hs_t hs;
 	noise_cipher_t tx, rx;
 	uint8_t magic[4];
+	uint64_t peer_t; /* the node's hello: its wall clock when it answered */
 } sess_t;
 
 static size_t hello(uint8_t *out, size_t cap, const char *network, uint64_t v, uint64_t min)
 {
-	hello_t h = {.v = v, .min = min, .svc = HELLO_SVC_RELAY, .port = 1, .t = ch_wall_ms()};
+	hello_t h = {.v = v, .min = min, .svc = (uint64_t)svc_bits, .port = 1, .t = ch_wall_ms()};
 	size_t n;
 	snprintf(h.net, sizeof(h.net), "%s", network);
 	snprintf(h.ua, sizeof(h.ua), "evil_peer/1");
@@ -156,6 +160,9 @@ static bool handshake(sess_t *s, const char *network, uint64_t v, uint64_t min)
 	size_t rhl, l3;
 	if (noise_read_msg2(&s->hs, m2, l2, NULL, &rh, &rhl) != 0)
 		return false;
+	hello_t nh;
+	if (hello_decode(rh, rhl, &nh) == 0)
+		s->peer_t = nh.t;
 	size_t hl = hello(h, sizeof(h), network, v, min);
 	if (noise_write_msg3(&s->hs, h, hl, m3, sizeof(m3), &l3) != 0 ||
 	    write(s->fd, m3, l3) != (ssize_t)l3)
@@ -754,6 +761,35 @@ static int run_neverread(void)
 	return result(false, "neverread: the node kept a peer that never reads");
 }
 
+/* run_norelay: see the modes at the top. */
+static int run_norelay(sess_t *s, uint64_t before_ms)
+{
+	static char pl[64 * 1024];
+	int invs = 0;
+	printf("norelay: the node's hello says t=%llu, we dialed at %llu\n",
+	       (unsigned long long)s->peer_t, (unsigned long long)before_ms);
+	fflush(stdout);
+	uint64_t end = ch_mono_ns() + (uint64_t)secs * 1000000000ULL;
+	while (ch_mono_ns() < end) {
+		int left = (int)((end - ch_mono_ns()) / 1000000);
+		int t = next_frame(s, 0, pl, sizeof(pl), left > 0 ? left : 1);
+		if (t == WIRE_PING) {
+			uint8_t f[128];
+			size_t n = frame(s, f, WIRE_PONG, pl, (uint32_t)strnlen(pl, 64));
+			send_plain(s, f, n, false);
+		} else if (t == WIRE_INV) {
+			invs++;
+		} else if (t == 0 && nr_closed(s->fd)) {
+			return result(false, "norelay: the node closed the connection");
+		}
+	}
+	printf("norelay: %d INVs received with service bits %d\n", invs, svc_bits);
+	bool fresh = s->peer_t >= before_ms;
+	if (!fresh)
+		return result(false, "norelay: the node's hello time is older than this handshake");
+	return result(invs == 0, "norelay: no INV to a peer that does not relay");
+}
+
 /* run_trickle: 20 frames a second through a non-blocking socket; a frame
  * the socket does not take waits (the node may stop reading: that is
  * backpressure, not a reason to send faster later). */
@@ -815,6 +851,8 @@ int main(int argc, char **argv)
 			outfile = argv[i + 1];
 		else if (!strcmp(argv[i], "--lport"))
 			lport = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--svc"))
+			svc_bits = atoi(argv[i + 1]);
 	}
 	if (!strcmp(mode, "capture"))
 		return run_capture(lport);
@@ -880,6 +918,7 @@ int main(int argc, char **argv)
 		              "truncated: the node timed out the handshake");
 	}
 	bool wrong = !strcmp(mode, "wrongnet"), old = !strcmp(mode, "oldversion");
+	uint64_t before_ms = ch_wall_ms();
 	if (!handshake(&s, wrong ? "not-this-network" : net, old ? 0 : 1, old ? 0 : 1)) {
 		return result(false, "handshake failed");
 	}
@@ -895,6 +934,8 @@ int main(int argc, char **argv)
 		return run_peersflood(&s);
 	if (!strcmp(mode, "trickle"))
 		return run_trickle(&s);
+	if (!strcmp(mode, "norelay"))
+		return run_norelay(&s, before_ms);
 	int rrc = run_relay_mode(&s, mode);
 	if (rrc >= 0)
 		return rrc;

@@ -384,6 +384,9 @@ static void test_block_relay_only(void **state)
 	rl_core_t *c = mk();
 	ch_msg_peer_up_t m = {.peer = 4, .flags = CH_PEER_BLOCK_RELAY};
 	rl_core_on_transport(c, CH_TAG_PEER_UP, (const uint8_t *)&m, sizeof(m), 0);
+	/* a peer whose hello says it does not relay: no INVs either */
+	ch_msg_peer_up_t nr = {.peer = 6, .inbound = 1, .flags = CH_PEER_NO_RELAY};
+	rl_core_on_transport(c, CH_TAG_PEER_UP, (const uint8_t *)&nr, sizeof(nr), 0);
 	up(c, 5, true);
 	accepted(c, 1, 100, 100, 0, 0);
 	rl_core_turn_end(c, 10 * MS);
@@ -402,10 +405,10 @@ static void test_block_relay_only(void **state)
 	assert_int_equal(rl_core_block_submit(c, ids, 1, true, 9, false, NULL, &sk, 12 * MS, NULL,
 	                                      NULL, NULL, &relayed),
 	                 0);
-	assert_int_equal(relayed, 2);
-	rl_peer_info_t pi[2];
-	assert_int_equal(rl_core_peers(c, pi, 2), 2);
-	assert_true(pi[0].block_only != pi[1].block_only);
+	assert_int_equal(relayed, 3); /* blocks go to all three */
+	rl_peer_info_t pi[3];
+	assert_int_equal(rl_core_peers(c, pi, 3), 3);
+	assert_int_equal(pi[0].block_only + pi[1].block_only + pi[2].block_only, 2);
 	rl_core_free(&c);
 }
 
