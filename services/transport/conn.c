@@ -249,6 +249,7 @@ void tp_conn_flush_outbox(tp_peer_t *p, uint64_t now)
 	atomic_store_explicit(&p->queued, p->slen + (p->wlen - p->woff), memory_order_relaxed);
 	pthread_mutex_unlock(&p->out_lock);
 	if (overflow) {
+		atomic_fetch_add(&p->w->tp->c_slow_closed, 1);
 		tp_misbehave(p, TP_SLOW_POINTS, "send queue over %u MiB: peer does not read",
 		             TP_OUT_HARD >> 20);
 		tp_conn_close(p, "send queue over its limit: peer too slow");
@@ -928,6 +929,7 @@ void tp_conn_tick(tp_peer_t *p, uint64_t now)
 		return;
 	}
 	if (p->stall_since_ns && now - p->stall_since_ns > tp->lim.send_ms * 1000000ULL) {
+		atomic_fetch_add(&tp->c_slow_closed, 1);
 		tp_misbehave(p, TP_SLOW_POINTS, "took none of our bytes for %llu ms",
 		             (unsigned long long)tp->lim.send_ms);
 		tp_conn_close(p, "send timeout: peer does not read");

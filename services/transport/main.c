@@ -372,10 +372,9 @@ static void publish_events(tp_t *tp)
 
 /* append_frame: one frame into a peer's outbox, never waiting: everything
  * the peer has waiting (outbox, staged, unsent; the worker publishes the
- * last two under out_lock) is bounded.  Over TP_OUT_SOFT an INV is dropped
- * (counted); a frame that would take it over TP_OUT_HARD marks the peer
- * for disconnection instead.  Returns true if the peer's worker needs a
- * wake-up. */
+ * last two under out_lock) is bounded: a frame that would take it over
+ * TP_OUT_HARD marks the peer for disconnection instead.  Returns true if
+ * the peer's worker needs a wake-up. */
 static bool append_frame(tp_t *tp, tp_peer_t *p, uint8_t type, const uint8_t *payload, uint32_t len)
 {
 	uint8_t hdr[WIRE_HDR_LEN];
@@ -386,11 +385,6 @@ static bool append_frame(tp_t *tp, tp_peer_t *p, uint8_t type, const uint8_t *pa
 		return false;
 	}
 	uint64_t waiting = p->olen + atomic_load_explicit(&p->queued, memory_order_relaxed);
-	if (type == WIRE_INV && waiting > TP_OUT_SOFT) {
-		pthread_mutex_unlock(&p->out_lock);
-		atomic_fetch_add_explicit(&tp->c_out_inv_dropped, 1, memory_order_relaxed);
-		return false;
-	}
 	if (waiting + WIRE_HDR_LEN + len > TP_OUT_HARD) {
 		p->overflow = true;
 	} else {
@@ -929,7 +923,7 @@ static void write_counters(tp_t *tp, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "bad_frames", atomic_load(&tp->c_bad_frames));
 	ch_mpw_kv_u64(w, "ring_full", atomic_load(&tp->c_ring_full));
 	ch_mpw_kv_u64(w, "out_dropped", atomic_load(&tp->c_out_dropped));
-	ch_mpw_kv_u64(w, "out_inv_dropped", atomic_load(&tp->c_out_inv_dropped));
+	ch_mpw_kv_u64(w, "slow_closed", atomic_load(&tp->c_slow_closed));
 	ch_mpw_kv_u64(w, "listen_port", tp->listen_port);
 	ch_mpw_kv_u64(w, "io_threads", (uint64_t)tp->nworkers);
 	ch_mpw_kv_u64(w, "pex_dropped", atomic_load(&tp->c_pmsg_dropped));

@@ -42,11 +42,12 @@
 #define TP_MAX_LISTEN  4
 #define TP_ADDR_MAX    64 /* "[ipv6]:port" */
 /* Bytes waiting for one peer: its outbox, staged plaintext and sealed bytes
- * the socket has not taken, counted together.  Beyond TP_OUT_SOFT its INVs
- * are dropped (they are only announcements) and its socket is not read
- * (it cannot ask for more); beyond TP_OUT_HARD it is disconnected and
- * scored.  No record for it ever waits in relay.transport, so a peer that
- * stops reading slows only itself. */
+ * the socket has not taken, counted together.  Beyond TP_OUT_SOFT its
+ * socket is not read (it cannot ask for more); beyond TP_OUT_HARD it is
+ * disconnected and scored.  Nothing is dropped below that: an INV lost
+ * would never be sent again, so a peer that lags for a moment keeps every
+ * announcement.  No record for it ever waits in relay.transport, so a
+ * peer that stops reading slows only itself. */
 #define TP_OUT_SOFT      (1u << 20)
 #define TP_OUT_HARD      (8u << 20)
 #define TP_SLOW_POINTS   10  /* a peer disconnected for not reading what it is sent */
@@ -304,7 +305,7 @@ struct tp {
 
 	/* counters */
 	_Atomic uint64_t c_accepted, c_refused, c_dialed, c_handshake_fail, c_banned, c_ring_full,
-	    c_bad_frames, c_out_dropped, c_out_inv_dropped;
+	    c_bad_frames, c_out_dropped, c_slow_closed;
 };
 
 /* worker.c */

@@ -49,7 +49,8 @@ wait_until 5 log_has a "127.0.60.1.*misbehaved.*(does not read|took none of our 
 	fail "the slow peer was not scored for not reading"
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$(svc_pid a transport)/status")
 [ "$hwm" -lt $RSS_MAX_KB ] || fail "transport peaked at $hwm kB (bound $RSS_MAX_KB kB)"
-ok "slow peer disconnected and scored; transport peak RSS $hwm kB (< $RSS_MAX_KB kB)"
+why=$(grep -E "127.0.60.1.*misbehaved" "$T/a/chorus.log" | head -1 | sed 's/.*: //')
+ok "slow peer disconnected and scored ($why); transport peak RSS $hwm kB (< $RSS_MAX_KB kB)"
 has_peers a 2 || fail "a lost an honest peer"
 
 kill -TERM "$PID_a" "$PID_b" "$PID_c"

@@ -20,12 +20,16 @@
  *       closes) while answering PINGs.
  *       | neverread: two connections: a spy that reads and collects the
  *       transaction ids the node announces, and a peer that never reads
- *       its socket while it sends a PING and GETDATAs of those ids (each
- *       once per message) every 100 ms; exit 0 once the node closed the
- *       reader-less one (within --secs).
+ *       its socket while it sends two GETDATAs of those ids (each once per
+ *       message) every 100 ms and a PING every second (within every
+ *       limit); exit 0 once the node closed the reader-less one (within
+ *       --secs).
  *       | norelay: (with --svc 0) reads for --secs, answering PINGs, and
  *       counts the INVs the node sends (none expected); also checks that
  *       the node's hello carries the wall clock of this handshake
+ *       | noping: reads everything, never answers a PING, sends its own
+ *       PING every 500 ms (never idle); exit 0 once the node closed it
+ *       within --secs
  *       | trickle: a 32 KB TX frame every 50 ms (20/s) for --secs, never
  *       faster (what an honest peer within its limits does); exit 0 if
  *       the node kept the connection.
@@ -732,12 +736,15 @@ static int run_neverread(void)
 			return result(true, "neverread: the reader-less peer was disconnected");
 		}
 		uint64_t now = ch_mono_ns();
-		if (oo == ol && now >= next_round) { /* a PING and GETDATAs, 100 ms apart */
+		if (oo == ol && now >= next_round) { /* GETDATAs, 100 ms apart */
 			next_round = now + 100000000ULL;
 			ol = oo = 0;
-			size_t n = ping_encode(now, pl, sizeof(pl));
-			ol += nr_seal(&slow, ob + ol, WIRE_PING, pl, (uint32_t)n);
-			for (int k = 0; k < 5 && nr_nids; k++) {
+			size_t n;
+			if (rounds % 10 == 0) { /* a PING a second: under the 2/s limit */
+				n = ping_encode(now, pl, sizeof(pl));
+				ol += nr_seal(&slow, ob + ol, WIRE_PING, pl, (uint32_t)n);
+			}
+			for (int k = 0; k < 2 && nr_nids; k++) {
 				uint32_t c = nr_nids < WIRE_INV_IDS_MAX ? (uint32_t)nr_nids
 				                                        : WIRE_INV_IDS_MAX;
 				static uint8_t ids[WIRE_INV_IDS_MAX * 32];
@@ -788,6 +795,34 @@ static int run_norelay(sess_t *s, uint64_t before_ms)
 	if (!fresh)
 		return result(false, "norelay: the node's hello time is older than this handshake");
 	return result(invs == 0, "norelay: no INV to a peer that does not relay");
+}
+
+/* run_noping: see the modes at the top. */
+static int run_noping(sess_t *s)
+{
+	static char pl[64 * 1024];
+	uint64_t start = ch_mono_ns(), end = start + (uint64_t)secs * 1000000000ULL;
+	uint64_t next_ping = start;
+	int pings = 0;
+	while (ch_mono_ns() < end) {
+		if (ch_mono_ns() >= next_ping) {
+			uint8_t f[128], p[WIRE_PING_MAX];
+			size_t n = ping_encode(ch_mono_ns(), p, sizeof(p));
+			n = frame(s, f, WIRE_PING, p, (uint32_t)n);
+			send_plain(s, f, n, false);
+			next_ping = ch_mono_ns() + 500000000ULL;
+		}
+		int t = next_frame(s, 0, pl, sizeof(pl), 100);
+		pings += t == WIRE_PING;
+		if (t == 0 && nr_closed(s->fd)) {
+			printf(
+			    "noping: closed by the node after %.1f s, %d PINGs left unanswered\n",
+			    (double)(ch_mono_ns() - start) / 1e9, pings);
+			return result(true, "noping: the node closed a peer that never answers");
+		}
+	}
+	printf("noping: still connected after %d s, %d PINGs left unanswered\n", secs, pings);
+	return result(false, "noping: the node kept a peer that never answers its PING");
 }
 
 /* run_trickle: 20 frames a second through a non-blocking socket; a frame
@@ -934,6 +969,8 @@ int main(int argc, char **argv)
 		return run_peersflood(&s);
 	if (!strcmp(mode, "trickle"))
 		return run_trickle(&s);
+	if (!strcmp(mode, "noping"))
+		return run_noping(&s);
 	if (!strcmp(mode, "norelay"))
 		return run_norelay(&s, before_ms);
 	int rrc = run_relay_mode(&s, mode);
