@@ -47,6 +47,8 @@ typedef struct ch_node_config {
 	uint64_t ban_time_ms;
 	uint64_t handshake_timeout_ms;
 	uint64_t idle_timeout_ms;
+	uint64_t send_timeout_ms;
+	uint64_t ping_timeout_ms;
 	int64_t max_per_group;
 	char netgroup[16];                /* auto, prefix or address */
 	ch_netgroup_mode_t netgroup_mode; /* derived from netgroup */

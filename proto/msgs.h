@@ -49,6 +49,7 @@ typedef enum ch_ring_tag {
 
 /* ch_msg_peer_up_t.flags */
 #define CH_PEER_BLOCK_RELAY 1 /* block-relay-only: announce no transactions to it */
+#define CH_PEER_NO_RELAY    2 /* its hello lacks the relay service bit: no INVs to it */
 
 typedef struct ch_msg_peer_up {
 	uint64_t peer;

@@ -190,20 +190,41 @@ static void ask_full(rl_core_t *c, rl_peer_t *p, const uint8_t id[32])
 	c->st.getdata_out++;
 }
 
-/* pending_new: a slot for a compact block being completed (the oldest is
- * given up when all are taken). */
-static rl_pending_t *pending_new(rl_core_t *c, const rl_block_t *b, uint64_t peer, uint64_t now)
+/* pending_new: a slot for a block being completed.  A free one first;
+ * else the oldest made by an announcement (nothing verified).  Only a
+ * block whose signature was checked (announced false) may then give up
+ * the oldest other one, and that one's sender is asked for the whole
+ * block, so the block still comes; an unsolicited announcement never
+ * evicts a block being completed (NULL: ignored, peers push blocks). */
+static rl_pending_t *pending_new(rl_core_t *c, const rl_block_t *b, uint64_t peer, uint64_t now,
+                                 bool announced)
 {
-	int slot = 0;
-	for (int i = 0; i < RL_PENDING_BLOCKS; i++) {
-		if (!c->pend[i].used) {
+	int slot = -1, oldest_ann = -1, oldest = -1;
+	for (int i = 0; i < RL_PENDING_BLOCKS && slot < 0; i++) {
+		const rl_pending_t *q = &c->pend[i];
+		if (!q->used)
 			slot = i;
-			break;
-		}
-		if (c->pend[i].started_ns < c->pend[slot].started_ns)
-			slot = i;
+		else if (q->announced &&
+		         (oldest_ann < 0 || q->started_ns < c->pend[oldest_ann].started_ns))
+			oldest_ann = i;
+		else if (!q->announced &&
+		         (oldest < 0 || q->started_ns < c->pend[oldest].started_ns))
+			oldest = i;
 	}
+	if (slot < 0)
+		slot = oldest_ann;
+	if (slot < 0 && !announced && oldest >= 0) {
+		slot = oldest;
+		rl_pending_t *v = &c->pend[slot];
+		rl_peer_t *vp = rl_peer_find(c, v->peer);
+		if (vp && v->stage == 1)
+			ask_full(c, vp, v->b.id); /* its full block is accepted when it comes */
+	}
+	if (slot < 0)
+		return NULL;
 	rl_pending_t *pd = &c->pend[slot];
+	if (pd->used)
+		c->st.pending_evicted++;
 	pending_drop(pd);
 	pd->b = *b;
 	pd->b.txs = malloc(32 * (size_t)(b->ntx ? b->ntx : 1));
@@ -212,8 +233,10 @@ static rl_pending_t *pending_new(rl_core_t *c, const rl_block_t *b, uint64_t pee
 		pending_drop(pd);
 		return NULL;
 	}
-	memcpy(pd->b.txs, b->txs, 32 * (size_t)b->ntx);
+	if (b->ntx) /* an announced block: no ids yet, txs may be NULL */
+		memcpy(pd->b.txs, b->txs, 32 * (size_t)b->ntx);
 	pd->used = true;
+	pd->announced = announced;
 	pd->peer = peer;
 	pd->started_ns = now;
 	return pd;
@@ -233,7 +256,7 @@ static void finish(rl_core_t *c, rl_block_t *b, rl_peer_t *p, uint32_t missing, 
 		memcpy(b->id, claimed, 32);
 		c->st.cmpct_fallbacks++;
 		if (!pd)
-			pd = pending_new(c, b, p->handle, now);
+			pd = pending_new(c, b, p->handle, now, false);
 		if (pd) {
 			pd->stage = 2;
 			pd->deadline_ns = now + RL_BLOCK_TIMEOUT_MS * NS_PER_MS;
@@ -293,7 +316,7 @@ static void reconstruct(rl_core_t *c, rl_peer_t *p, rl_blkmsg_t *m, uint64_t now
 	c->st.cmpct_missing_ids += missing;
 	if (collision) {
 		c->st.cmpct_fallbacks++;
-		rl_pending_t *pd = pending_new(c, b, p->handle, now);
+		rl_pending_t *pd = pending_new(c, b, p->handle, now, false);
 		if (pd) {
 			pd->stage = 2;
 			pd->deadline_ns = now + RL_BLOCK_TIMEOUT_MS * NS_PER_MS;
@@ -305,7 +328,7 @@ static void reconstruct(rl_core_t *c, rl_peer_t *p, rl_blkmsg_t *m, uint64_t now
 		finish(c, b, p, 0, now, now, NULL);
 		return;
 	}
-	rl_pending_t *pd = pending_new(c, b, p->handle, now);
+	rl_pending_t *pd = pending_new(c, b, p->handle, now, false);
 	if (!pd)
 		return;
 	memcpy(pd->have, have, n);
@@ -444,7 +467,7 @@ void rl_block_on_inv(rl_core_t *c, rl_peer_t *p, const uint8_t id[32], uint64_t 
 		return;
 	rl_block_t b = {.ntx = 0};
 	memcpy(b.id, id, 32);
-	rl_pending_t *pd = pending_new(c, &b, p->handle, now);
+	rl_pending_t *pd = pending_new(c, &b, p->handle, now, true);
 	if (!pd)
 		return;
 	pd->stage = 2;

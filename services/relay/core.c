@@ -279,14 +279,63 @@ static void on_inv(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len, 
 		if (rl_trk_announce(&c->trk, id, h, p->slot, now) == RL_TRK_NEW)
 			c->st.inv_new++;
 	}
+	/* block announcements share the peer's block bucket (5/s, burst
+	 * 20): an INV of a thousand block ids asks for at most the burst */
+	uint32_t over = 0;
 	for (uint32_t i = 0; i < inv->nblk; i++) {
 		rl_fset_add(&p->known, rl_core_hash(c, inv->blk[i]));
+		if (!ch_tbucket_take(&p->block_bucket, 1, now)) {
+			over++;
+			continue;
+		}
 		rl_block_on_inv(c, p, inv->blk[i], now);
+	}
+	if (over) {
+		c->st.block_inv_dropped += over;
+		rl_misbehave(c, p, 5 * RL_PTS_FLOOD, "block announcements over %.0f/s",
+		             RL_BLOCK_RATE);
 	}
 }
 
-/* on_getdata: a GETDATA: each transaction id is asked of the mempool, within the
- * peer's serve cap; block ids and blktx are served from recent blocks. */
+/* dedup_ids: drops the repeats of ids[0..*n) in place (the first of each
+ * stays, in order); returns how many went.  A set of positions keyed by
+ * the keyed hash, so the cost is linear and a peer cannot aim collisions. */
+static uint32_t dedup_ids(const rl_core_t *c, const uint8_t **ids, uint32_t *n)
+{
+	enum { SLOTS = 2048 };
+	_Static_assert(SLOTS >= 2 * WIRE_INV_IDS_MAX, "dedup set at most half full");
+	uint16_t pos[SLOTS] = {0}; /* position in the kept ids + 1 */
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < *n; i++) {
+		size_t s = rl_core_hash(c, ids[i]).a & (SLOTS - 1);
+		bool dup = false;
+		for (; pos[s] && !dup; s = (s + 1) & (SLOTS - 1))
+			dup = memcmp(ids[pos[s] - 1], ids[i], 32) == 0;
+		if (dup)
+			continue;
+		ids[k] = ids[i];
+		pos[s] = (uint16_t)(++k);
+	}
+	uint32_t gone = *n - k;
+	*n = k;
+	return gone;
+}
+
+/* unknown_asked: a GETDATA id we cannot serve: one point per 10 beyond
+ * the peer's NOTFOUND bucket. */
+static void unknown_asked(rl_core_t *c, rl_peer_t *p, uint64_t now)
+{
+	if (!ch_tbucket_take(&p->nf_bucket, 1, now) && ++p->nf_excess % 10 == 0)
+		rl_misbehave(c, p, RL_PTS_FLOOD, "GETDATA for unknown transactions (over %.0f/s)",
+		             RL_NOTFOUND_RATE);
+}
+
+/* on_getdata: a GETDATA: each id once (repeats are dropped and scored);
+ * a transaction id is asked of the mempool, within the peer's serve cap,
+ * only if the peer knows of it (we announced it, or it announced or sent
+ * it; also anything during the grace after a relay restart, which forgot
+ * what it had announced): any other is answered NOTFOUND and counted like
+ * an unknown id.  Block ids and blktx are served from recent blocks. */
 static void on_getdata(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len, uint64_t now)
 {
 	if (!decode_inv(c, p, "GETDATA", pl, len))
@@ -296,7 +345,18 @@ static void on_getdata(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t l
 	p->getdata_in++;
 	c->st.getdata_in++;
 	c->st.getdata_ids_in += inv->ntx + inv->nblk;
+	uint32_t dups = dedup_ids(c, inv->tx, &inv->ntx) + dedup_ids(c, inv->blk, &inv->nblk);
+	if (dups) {
+		c->st.getdata_dups += dups;
+		rl_misbehave(c, p, RL_PTS_MALFORMED, "GETDATA repeating %u ids", dups);
+	}
 	for (uint32_t i = 0; i < inv->ntx; i++) {
+		if (now >= p->grace_until && !rl_fset_has(&p->known, rl_core_hash(c, inv->tx[i]))) {
+			c->st.getdata_unannounced++;
+			rl_nf_add(c, p, inv->tx[i], false);
+			unknown_asked(c, p, now);
+			continue;
+		}
 		if (p->serve_pending >= RL_PEER_SERVE_MAX) {
 			dropped++;
 			continue;
@@ -383,9 +443,9 @@ void rl_core_on_transport(rl_core_t *c, uint32_t tag, const uint8_t *p, uint32_t
 	switch (tag) {
 	case CH_TAG_PEER_UP: {
 		const ch_msg_peer_up_t *m = &v.m.peer_up;
-		rl_peer_t *np =
-		    peer_add(c, m->peer, m->inbound, (m->flags & CH_PEER_BLOCK_RELAY) != 0, m->addr,
-		             m->pubkey, 0, now);
+		rl_peer_t *np = peer_add(c, m->peer, m->inbound,
+		                         (m->flags & (CH_PEER_BLOCK_RELAY | CH_PEER_NO_RELAY)) != 0,
+		                         m->addr, m->pubkey, 0, now);
 		if (np && !np->block_only)
 			announce_pool(c, np);
 		return;
@@ -590,10 +650,7 @@ static void on_tx_notfound(rl_core_t *c, const ch_msg_tx_request_t *m, uint64_t 
 	if (p->serve_pending)
 		p->serve_pending--;
 	rl_nf_add(c, p, m->id, false);
-	/* one point per 10 unknown ids beyond the bucket */
-	if (!ch_tbucket_take(&p->nf_bucket, 1, now) && ++p->nf_excess % 10 == 0)
-		rl_misbehave(c, p, RL_PTS_FLOOD, "GETDATA for unknown transactions (over %.0f/s)",
-		             RL_NOTFOUND_RATE);
+	unknown_asked(c, p, now);
 }
 
 /* rl_core_on_mempool: one mempool.relay record, read like transport's. */

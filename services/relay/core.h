@@ -114,6 +114,8 @@ typedef struct rl_stats {
 	uint64_t notfound_in, notfound_out, tx_in, tx_out, tx_submitted, tx_unrequested,
 	    tx_unreq_dropped;
 	uint64_t accepted, rejected, dup_tx_in, removed, served, serve_dropped;
+	uint64_t getdata_dups, getdata_unannounced;  /* ids dropped, ids answered NOTFOUND */
+	uint64_t block_inv_dropped, pending_evicted; /* block ids over the bucket; slots given up */
 	uint64_t blocks_in, blocks_out, blocks_accepted, blocks_dup, blocks_bad, cmpct_in,
 	    cmpct_complete, cmpct_missing_ids, cmpct_fallbacks, cmpct_bytes_saved;
 	uint64_t inv_oversized, inv_flood, malformed, misbehave_reports, fail_points;

@@ -57,7 +57,8 @@ typedef struct rl_blockrec {
 /* A compact block being completed. */
 typedef struct rl_pending {
 	bool used;
-	uint8_t stage; /* 1: blktx asked, 2: full block asked */
+	uint8_t stage;  /* 1: blktx asked, 2: full block asked */
+	bool announced; /* made by an INV: nothing verified, the first to give way */
 	uint64_t peer;
 	rl_block_t b;  /* txs owned, ntx * 32 */
 	uint8_t *have; /* ntx flags */

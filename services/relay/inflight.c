@@ -6,6 +6,8 @@
 
 #include "err.h"
 
+_Static_assert(RL_ALT_MAX <= 8, "rl_req_t.tried has 8 bits");
+
 int rl_trk_init(rl_trk_t *t, uint32_t cap, uint32_t npeers, uint32_t peer_cap,
                 uint32_t announce_cap, uint64_t timeout_ns)
 {
@@ -141,9 +143,19 @@ static void answered(rl_trk_t *t, uint16_t slot)
 		t->peer[slot].outstanding--;
 }
 
+/* ranks_above: a is preferred to b as an announcer to keep (outbound,
+ * then longer connected). */
+static bool ranks_above(const rl_trk_peer_t *a, const rl_trk_peer_t *b)
+{
+	if (a->outbound != b->outbound)
+		return a->outbound;
+	return a->up_seq < b->up_seq;
+}
+
 /* assign: asks the best untried announcer that has room (outbound first,
- * then the fewest in flight), or queues the entry on the best one without
- * room, or drops it when no announcer is left. */
+ * then the fewest in flight, then the longer connected), or queues the
+ * entry on the best one without room, or drops it when no announcer is
+ * left. */
 static void assign(rl_trk_t *t, uint32_t idx, uint64_t now)
 {
 	rl_req_t *r = &t->req[idx];
@@ -167,7 +179,9 @@ static void assign(rl_trk_t *t, uint32_t idx, uint64_t now)
 		}
 		const rl_trk_peer_t *b = &t->peer[r->ann[best]];
 		if ((p->outbound && !b->outbound) ||
-		    (p->outbound == b->outbound && p->outstanding < b->outstanding))
+		    (p->outbound == b->outbound && p->outstanding < b->outstanding) ||
+		    (p->outbound == b->outbound && p->outstanding == b->outstanding &&
+		     p->up_seq < b->up_seq))
 			best = (int)i;
 	}
 	if (best >= 0) {
@@ -208,7 +222,7 @@ void rl_trk_peer_up(rl_trk_t *t, uint16_t slot, bool outbound)
 {
 	if (slot >= t->npeers)
 		return;
-	t->peer[slot] = (rl_trk_peer_t){.up = 1, .outbound = outbound};
+	t->peer[slot] = (rl_trk_peer_t){.up = 1, .outbound = outbound, .up_seq = ++t->up_seq};
 }
 
 /* rl_trk_peer_down: see the comment inside. */
@@ -239,6 +253,27 @@ void rl_trk_peer_down(rl_trk_t *t, uint16_t slot, uint64_t now)
 
 /* ---------------------------------------------------------------- events */
 
+/* replace_victim: in a full entry, the place a new announcer `slot` may
+ * take: a tried one first, else the lowest-ranked untried one if slot
+ * ranks above it; never the one asked or waited on.  -1: none. */
+static int replace_victim(const rl_trk_t *t, const rl_req_t *r, uint16_t slot)
+{
+	int worst = -1;
+	for (unsigned i = 0; i < r->nann; i++) {
+		bool current = (r->state == RL_REQ_ASKED || r->state == RL_REQ_WAITING) &&
+		               r->peer == r->ann[i];
+		if (current)
+			continue;
+		if ((r->tried >> i) & 1)
+			return (int)i;
+		if (worst < 0 || ranks_above(&t->peer[r->ann[worst]], &t->peer[r->ann[i]]))
+			worst = (int)i;
+	}
+	if (worst >= 0 && ranks_above(&t->peer[slot], &t->peer[r->ann[worst]]))
+		return worst;
+	return -1;
+}
+
 rl_trk_res_t rl_trk_announce(rl_trk_t *t, const uint8_t id[RL_ID_LEN], rl_hash_t h, uint16_t slot,
                              uint64_t now)
 {
@@ -251,14 +286,28 @@ rl_trk_res_t rl_trk_announce(rl_trk_t *t, const uint8_t id[RL_ID_LEN], rl_hash_t
 		for (unsigned i = 0; i < r->nann; i++)
 			if (r->ann[i] == slot)
 				return RL_TRK_KNOWN;
-		if (r->nann >= RL_ALT_MAX)
-			return RL_TRK_KNOWN;
-		r->ann[r->nann++] = slot;
+		unsigned k = r->nann;
+		if (k >= RL_ALT_MAX) {
+			int v = replace_victim(t, r, slot);
+			if (v < 0)
+				return RL_TRK_KNOWN;
+			k = (unsigned)v;
+			if (k == 0 && r->counted) { /* the creator's count goes with it */
+				if (t->peer[r->ann[0]].announced)
+					t->peer[r->ann[0]].announced--;
+				r->counted = 0;
+			}
+			r->tried &= (uint8_t) ~(1u << k);
+			t->st.replaced++;
+		} else {
+			r->nann++;
+		}
+		r->ann[k] = slot;
 		/* it waits for a busy peer, or every earlier announcer was
 		 * tried: this one may take it now */
 		if (r->state == RL_REQ_WAITING && t->peer[slot].outstanding < t->peer_cap) {
 			unlink_any(t, idx);
-			ask(t, idx, r->nann - 1u, now);
+			ask(t, idx, k, now);
 		}
 		return RL_TRK_ADDED;
 	}

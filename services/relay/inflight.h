@@ -17,6 +17,15 @@
  * announcer tried and asks the next one; when none is left the entry is
  * dropped (a later announcement creates it again).
  *
+ * Announcers who never deliver must not hide one who would (sybils that
+ * announce first): an entry keeps RL_ALT_MAX announcers; a new announcer
+ * of a full entry takes the place of one already tried (it failed), or
+ * else of the lowest-ranked untried one if the newcomer ranks higher.
+ * Rank: outbound before inbound (we chose those), then the longer
+ * connected (earlier rl_trk_peer_up; new sybils rank last).  The one being
+ * asked, or waited on, keeps its place.  Asking prefers outbound, then the
+ * fewest requests outstanding, then the longer connected.
+ *
  * Bounds: `cap` entries in all (the table is allocated once); a peer may
  * have at most `peer_cap` requests outstanding (sent and not yet answered
  * by a TX, a NOTFOUND or a timeout: a delivered transaction frees its slot
@@ -34,7 +43,7 @@
 
 #include "filter.h"
 
-#define RL_ALT_MAX 4 /* announcers remembered per id (one asked, three alternatives) */
+#define RL_ALT_MAX 8 /* announcers remembered per id (`tried` has one bit each) */
 
 typedef enum rl_req_state {
 	RL_REQ_FREE = 0,
@@ -61,6 +70,7 @@ typedef struct rl_trk_peer {
 	uint32_t announced;   /* entries it created */
 	uint32_t wait_head, wait_tail;
 	uint32_t failed; /* timeouts and NOTFOUNDs since rl_trk_take_failed */
+	uint64_t up_seq; /* order of rl_trk_peer_up: smaller is longer connected */
 	uint8_t up, outbound;
 } rl_trk_peer_t;
 
@@ -81,6 +91,7 @@ typedef enum rl_trk_res {
 
 typedef struct rl_trk_stats {
 	uint64_t created, asked, reasked, timeouts, notfound, dropped, done, full, peer_full;
+	uint64_t replaced; /* announcers that took the place of a tried or lower-ranked one */
 } rl_trk_stats_t;
 
 typedef struct rl_trk {
@@ -92,6 +103,7 @@ typedef struct rl_trk {
 	uint32_t asked_head, asked_tail;
 	uint64_t timeout_ns;
 	uint32_t peer_cap, announce_cap;
+	uint64_t up_seq;
 	rl_trk_out_t *out;
 	uint32_t nout, outcap;
 	rl_trk_stats_t st;

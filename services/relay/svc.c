@@ -397,6 +397,10 @@ static void kv_stats(ch_mpw_t *w, const rl_stats_t *st, int *n)
 	KV(removed);
 	KV(served);
 	KV(serve_dropped);
+	KV(getdata_dups);
+	KV(getdata_unannounced);
+	KV(block_inv_dropped);
+	KV(pending_evicted);
 	KV(blocks_in);
 	KV(blocks_out);
 	KV(blocks_accepted);

@@ -99,35 +99,36 @@ void tp_misbehave(tp_peer_t *p, int points, const char *fmt, ...)
 	}
 }
 
+/* ---------------------------------------------------------------- output */
+
+/* arm: EPOLLOUT as asked; EPOLLIN unless the peer is paused (relay's ring
+ * is full) or muted (it has too much waiting to be sent). */
+static void arm(tp_peer_t *p, bool out)
+{
+	bool in = !p->paused && !p->muted;
+	if (p->want_out == out && p->armed_in == in)
+		return;
+	struct epoll_event ev = {.data.ptr = p};
+	ev.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0);
+	p->want_out = out;
+	p->armed_in = in;
+	epoll_ctl(p->w->epfd, EPOLL_CTL_MOD, p->fd, &ev);
+}
+
 /* note_queued: publishes how many bytes this peer has waiting in the
- * worker (staged and sealed but unsent), for the main thread's outbound
- * backpressure; wakes the main thread when a peer it stopped for has
- * drained below half the soft limit. */
+ * worker (staged, sealed but unsent) for the main thread's bound
+ * (append_frame), and mutes the peer's input while that is over
+ * TP_OUT_SOFT: a peer that does not read what it asked for cannot ask for
+ * more.  It hears again below half. */
 static void note_queued(tp_peer_t *p)
 {
 	uint64_t q = p->slen + (p->wlen - p->woff);
-	/* seq_cst store then load, paired with the main thread's store of
-	 * main_blocked then load of queued (over_soft): one of the two sees
-	 * the other's store, so no wake-up is lost */
-	atomic_store_explicit(&p->queued, q, memory_order_seq_cst);
-	if (q < TP_OUT_SOFT / 2 && atomic_load_explicit(&p->main_blocked, memory_order_seq_cst) &&
-	    atomic_exchange(&p->main_blocked, false)) {
-		uint64_t one = 1;
-		ssize_t n = write(p->w->tp->main_evfd, &one, sizeof(one));
-		(void)n;
+	atomic_store_explicit(&p->queued, q, memory_order_relaxed);
+	bool muted = p->muted ? q >= TP_OUT_SOFT / 2 : q > TP_OUT_SOFT;
+	if (muted != p->muted && p->state == TP_OPEN) {
+		p->muted = muted;
+		arm(p, p->want_out);
 	}
-}
-
-/* ---------------------------------------------------------------- output */
-
-static void arm(tp_peer_t *p, bool out)
-{
-	if (p->want_out == out && !p->paused)
-		return;
-	struct epoll_event ev = {.data.ptr = p};
-	ev.events = (p->paused ? 0 : EPOLLIN) | (out ? EPOLLOUT : 0);
-	p->want_out = out;
-	epoll_ctl(p->w->epfd, EPOLL_CTL_MOD, p->fd, &ev);
 }
 
 /* write_out: writes what wbuf holds; arms EPOLLOUT if the socket is full. */
@@ -139,11 +140,14 @@ static void write_out(tp_peer_t *p, uint64_t now)
 			p->woff += (size_t)n;
 			atomic_fetch_add_explicit(&p->bytes_out, (uint64_t)n, memory_order_relaxed);
 			p->last_send_ns = now;
+			p->stall_since_ns = 0;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!p->stall_since_ns) /* tp_conn_tick enforces send-timeout */
+				p->stall_since_ns = now;
 			arm(p, true);
 			return;
 		}
@@ -153,6 +157,7 @@ static void write_out(tp_peer_t *p, uint64_t now)
 		return;
 	}
 	p->woff = p->wlen = 0;
+	p->stall_since_ns = 0;
 	if (p->want_out)
 		arm(p, false);
 	note_queued(p);
@@ -239,8 +244,14 @@ void tp_conn_flush_outbox(tp_peer_t *p, uint64_t now)
 		}
 		p->olen = 0;
 	}
+	/* under out_lock, so append_frame never sees the bytes in neither
+	 * place: the bound covers the outbox and the staging together */
+	atomic_store_explicit(&p->queued, p->slen + (p->wlen - p->woff), memory_order_relaxed);
 	pthread_mutex_unlock(&p->out_lock);
 	if (overflow) {
+		atomic_fetch_add(&p->w->tp->c_slow_closed, 1);
+		tp_misbehave(p, TP_SLOW_POINTS, "send queue over %u MiB: peer does not read",
+		             TP_OUT_HARD >> 20);
 		tp_conn_close(p, "send queue over its limit: peer too slow");
 		return;
 	}
@@ -272,6 +283,7 @@ static int check_hello(tp_peer_t *p, const uint8_t *buf, size_t len, char *why, 
 	}
 	snprintf(p->user_agent, sizeof(p->user_agent), "%s", h.ua);
 	p->listen_port = h.port;
+	p->no_relay = !(h.svc & HELLO_SVC_RELAY);
 	return hello_accept(&h, p->w->tp->cfg->network, why, cap);
 }
 
@@ -319,6 +331,7 @@ static void peer_up(tp_peer_t *p, uint64_t now)
 	p->connected_ns = now;
 	p->connected_wall_ms = ch_wall_ms();
 	p->last_recv_ns = now;
+	p->ping_done_ns = now;
 	atomic_fetch_sub(&tp->n_handshaking, 1);
 	atomic_fetch_add(p->inbound ? &tp->n_inbound : &tp->n_outbound, 1);
 	if (tp_peertab_add(&tp->table, p) != 0) {
@@ -328,7 +341,9 @@ static void peer_up(tp_peer_t *p, uint64_t now)
 	ch_msg_peer_up_t up = {
 	    .peer = p->handle,
 	    .inbound = p->inbound,
-	    .flags = !p->inbound && p->kind == TP_KIND_BLOCK_RELAY ? CH_PEER_BLOCK_RELAY : 0,
+	    .flags = (uint8_t)((!p->inbound && p->kind == TP_KIND_BLOCK_RELAY ? CH_PEER_BLOCK_RELAY
+	                                                                      : 0) |
+	                       (p->no_relay ? CH_PEER_NO_RELAY : 0)),
 	    .listen_port = p->listen_port};
 	memcpy(up.pubkey, p->remote_pk, 32);
 	snprintf(up.addr, sizeof(up.addr), "%s", p->addr);
@@ -424,6 +439,7 @@ static void on_pong(tp_peer_t *p, const uint8_t *payload, uint32_t len, uint64_t
 	if (ping_decode(payload, len, &n) == 0 && p->ping_sent_ns && n == p->ping_nonce) {
 		atomic_store(&p->rtt_us, (int64_t)((now - p->ping_sent_ns) / 1000));
 		p->ping_sent_ns = 0;
+		p->ping_done_ns = now;
 	}
 }
 
@@ -474,20 +490,24 @@ static void frames(tp_peer_t *p, uint64_t now, batch_t *b)
 		if (p->plen - off < WIRE_HDR_LEN + (size_t)h.len)
 			break; /* the rest is still on its way */
 		const uint8_t *payload = p->pbuf + off + WIRE_HDR_LEN;
-		if (!wire_crc_ok(&h, payload)) {
+		/* a frame left at pbuf[0] by a pause was checked and charged
+		 * when it first came: the retries are ours, not the peer's */
+		bool charged = off == 0 && p->head_charged;
+		p->head_charged = false;
+		if (!charged && !wire_crc_ok(&h, payload)) {
 			atomic_fetch_add(&tp->c_bad_frames, 1);
 			tp_misbehave(p, TP_BAN_SCORE / 2 + 1, "bad checksum on a %s frame",
 			             wire_type_name(h.type));
 			tp_conn_close(p, "bad frame checksum");
 			break;
 		}
-		if (h.type == WIRE_PING && !ch_tbucket_take(&p->ping_bucket, 1, now)) {
+		if (!charged && h.type == WIRE_PING && !ch_tbucket_take(&p->ping_bucket, 1, now)) {
 			tp_misbehave(p, 10, "ping flood");
 			off += WIRE_HDR_LEN + h.len;
 			continue;
 		}
-		if (!ch_tbucket_take(&p->msg_bucket, 1, now) ||
-		    !ch_tbucket_take(&p->byte_bucket, h.len, now)) {
+		if (!charged && (!ch_tbucket_take(&p->msg_bucket, 1, now) ||
+		                 !ch_tbucket_take(&p->byte_bucket, h.len, now))) {
 			tp_misbehave(p, 1, "message rate above the limit");
 			off += WIRE_HDR_LEN + h.len;
 			continue;
@@ -513,6 +533,7 @@ static void frames(tp_peer_t *p, uint64_t now, batch_t *b)
 		case WIRE_BLOCK:
 			if (!deliver(p, h.type, payload, h.len, b)) {
 				p->paused = true; /* resumes when relay drains */
+				p->head_charged = true;
 				goto stop;
 			}
 			break;
@@ -542,6 +563,8 @@ static size_t hs_step(tp_peer_t *p, const uint8_t *buf, size_t len, uint64_t now
 	const uint8_t *hello;
 	size_t hlen;
 	uint8_t out[NOISE_MSG2_MAX];
+	uint8_t mine[sizeof(tp->hello)]; /* our hello, with the current time */
+	size_t mlen;
 	size_t olen;
 	int rc;
 	switch (p->state) {
@@ -567,7 +590,8 @@ static size_t hs_step(tp_peer_t *p, const uint8_t *buf, size_t len, uint64_t now
 			tp_conn_close(p, "bad handshake message 1");
 			return SIZE_MAX;
 		}
-		if (noise_write_msg2(p->hs, tp->hello, tp->hello_len, out, sizeof(out), &olen)) {
+		if (tp_hello_build(tp, mine, sizeof(mine), &mlen) != 0 ||
+		    noise_write_msg2(p->hs, mine, mlen, out, sizeof(out), &olen)) {
 			tp_conn_close(p, "handshake state error");
 			return SIZE_MAX;
 		}
@@ -606,7 +630,8 @@ static size_t hs_step(tp_peer_t *p, const uint8_t *buf, size_t len, uint64_t now
 			return SIZE_MAX;
 		}
 		uint8_t m3[NOISE_MSG3_MAX];
-		if (noise_write_msg3(p->hs, tp->hello, tp->hello_len, m3, sizeof(m3), &olen) ||
+		if (tp_hello_build(tp, mine, sizeof(mine), &mlen) != 0 ||
+		    noise_write_msg3(p->hs, mine, mlen, m3, sizeof(m3), &olen) ||
 		    !grow(&p->wbuf, &p->wcap, p->wlen + olen)) {
 			tp_conn_close(p, "handshake state error");
 			return SIZE_MAX;
@@ -758,7 +783,7 @@ static void read_in(tp_peer_t *p, uint64_t now)
 {
 	tp_worker_t *w = p->w;
 	batch_t b = {0};
-	for (int rounds = 0; rounds < 16 && !p->closing && !p->paused; rounds++) {
+	for (int rounds = 0; rounds < 16 && !p->closing && !p->paused && !p->muted; rounds++) {
 		ssize_t n = read(p->fd, w->scratch, 64 * 1024);
 		if (n > 0) {
 			atomic_fetch_add_explicit(&p->bytes_in, (uint64_t)n, memory_order_relaxed);
@@ -774,8 +799,7 @@ static void read_in(tp_peer_t *p, uint64_t now)
 		break;
 	}
 	batch_end(w->tp, &b);
-	if (p->paused)
-		arm(p, p->want_out); /* stop EPOLLIN: TCP backpressure */
+	arm(p, p->want_out); /* paused or muted: no EPOLLIN, TCP backpressure */
 }
 
 void tp_conn_resume(tp_peer_t *p, uint64_t now)
@@ -786,10 +810,7 @@ void tp_conn_resume(tp_peer_t *p, uint64_t now)
 	p->paused = false;
 	frames(p, now, &b);
 	batch_end(p->w->tp, &b);
-	/* still full: stay paused; otherwise listen again */
-	struct epoll_event ev = {
-	    .data.ptr = p, .events = (p->paused ? 0 : EPOLLIN) | (p->want_out ? EPOLLOUT : 0)};
-	epoll_ctl(p->w->epfd, EPOLL_CTL_MOD, p->fd, &ev);
+	arm(p, p->want_out); /* still full: stay paused; otherwise listen again */
 }
 
 /* ---------------------------------------------------------------- life */
@@ -831,6 +852,7 @@ tp_peer_t *tp_conn_new(tp_worker_t *w, const tp_newconn_t *nc)
 	p->state = p->inbound ? TP_HS_MSG1 : TP_CONNECTING;
 	struct epoll_event ev = {.data.ptr = p, .events = EPOLLIN | (p->inbound ? 0 : EPOLLOUT)};
 	p->want_out = !p->inbound;
+	p->armed_in = true;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, p->fd, &ev) != 0) {
 		tp_conn_free(p);
 		return NULL;
@@ -873,8 +895,10 @@ void tp_conn_on_io(tp_peer_t *p, uint32_t events, uint64_t now)
 		if (p->slen && !p->closing)
 			seal_staged(p, now);
 	}
-	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !p->paused)
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !p->paused && !p->muted)
 		read_in(p, now);
+	else if ((events & (EPOLLHUP | EPOLLERR)) && p->muted && !p->closing)
+		tp_conn_close(p, "connection reset while muted"); /* HUP is level: no spin */
 }
 
 void tp_conn_tick(tp_peer_t *p, uint64_t now)
@@ -904,7 +928,23 @@ void tp_conn_tick(tp_peer_t *p, uint64_t now)
 		tp_conn_close(p, "idle timeout");
 		return;
 	}
-	if (!p->ping_sent_ns && now - p->last_recv_ns > TP_PING_EVERY_NS)
+	if (p->stall_since_ns && now - p->stall_since_ns > tp->lim.send_ms * 1000000ULL) {
+		atomic_fetch_add(&tp->c_slow_closed, 1);
+		tp_misbehave(p, TP_SLOW_POINTS, "took none of our bytes for %llu ms",
+		             (unsigned long long)tp->lim.send_ms);
+		tp_conn_close(p, "send timeout: peer does not read");
+		return;
+	}
+	if (p->ping_sent_ns && now - p->ping_sent_ns > tp->lim.ping_ms * 1000000ULL) {
+		char r[96];
+		snprintf(r, sizeof(r), "PING not answered in %llu ms",
+		         (unsigned long long)tp->lim.ping_ms);
+		tp_conn_close(p, r);
+		return;
+	}
+	/* every TP_PING_EVERY_NS whatever the peer sends: a peer that talks
+	 * but never reads still has to answer */
+	if (!p->ping_sent_ns && now - p->ping_done_ns > TP_PING_EVERY_NS)
 		send_ping(p, now);
 }
 

@@ -370,30 +370,22 @@ static void publish_events(tp_t *tp)
 
 /* ---------------------------------------------------------------- outbound */
 
-/* over_soft: the peer has more than TP_OUT_SOFT bytes waiting (outbox,
- * staged, unsent): a directed message to it waits in relay.transport, so
- * relay feels the backpressure instead of the peer being dropped. */
-static bool over_soft(tp_peer_t *p)
-{
-	pthread_mutex_lock(&p->out_lock);
-	uint64_t q = p->olen + atomic_load_explicit(&p->queued, memory_order_seq_cst);
-	bool dead = p->dead;
-	pthread_mutex_unlock(&p->out_lock);
-	return !dead && q > TP_OUT_SOFT;
-}
-
-/* append_frame: one frame into a peer's outbox.  Returns true if the
- * peer's worker needs a wake-up. */
+/* append_frame: one frame into a peer's outbox, never waiting: everything
+ * the peer has waiting (outbox, staged, unsent; the worker publishes the
+ * last two under out_lock) is bounded: a frame that would take it over
+ * TP_OUT_HARD marks the peer for disconnection instead.  Returns true if
+ * the peer's worker needs a wake-up. */
 static bool append_frame(tp_t *tp, tp_peer_t *p, uint8_t type, const uint8_t *payload, uint32_t len)
 {
 	uint8_t hdr[WIRE_HDR_LEN];
 	wire_put_hdr(hdr, tp->magic, type, payload, len);
 	pthread_mutex_lock(&p->out_lock);
-	if (p->dead) {
+	if (p->dead || p->overflow) {
 		pthread_mutex_unlock(&p->out_lock);
 		return false;
 	}
-	if (p->olen + WIRE_HDR_LEN + len > TP_OUT_HARD) {
+	uint64_t waiting = p->olen + atomic_load_explicit(&p->queued, memory_order_relaxed);
+	if (waiting + WIRE_HDR_LEN + len > TP_OUT_HARD) {
 		p->overflow = true;
 	} else {
 		size_t need = p->olen + WIRE_HDR_LEN + len;
@@ -447,11 +439,12 @@ static void misbehave_from_relay(tp_t *tp, const ch_msg_misbehave_t *m)
 	rcu_read_unlock();
 }
 
-/* drain_relay: outbound records from relay into peer outboxes. */
+/* drain_relay: outbound records from relay into peer outboxes.  A record
+ * is always consumed: what one peer cannot take is its own problem
+ * (append_frame), never a reason to hold up the records of others. */
 static int drain_relay(tp_t *tp)
 {
 	bool wake[TP_MAX_WORKERS] = {false};
-	bool blocked = false;
 	int done = 0;
 	shm_rec_t rec;
 	rcu_read_lock();
@@ -475,16 +468,6 @@ static int drain_relay(tp_t *tp)
 				atomic_fetch_add(&tp->c_out_dropped, 1);
 			} else if (m->mode == CH_SEND_ONE) {
 				tp_peer_t *p = tp_peertab_find(s, m->peer);
-				if (p && over_soft(p)) {
-					/* wait, without consuming, until its worker
-					 * drains it (the worker writes main_evfd) */
-					atomic_store(&p->main_blocked, true);
-					if (over_soft(p)) {
-						blocked = true;
-						break;
-					}
-					atomic_store(&p->main_blocked, false);
-				}
 				if (p && append_frame(tp, p, m->type, v.body, v.body_len))
 					wake[p->w->idx] = true;
 				else if (!p)
@@ -518,8 +501,6 @@ static int drain_relay(tp_t *tp)
 		done++;
 	}
 	rcu_read_unlock();
-	if (blocked)
-		atomic_fetch_add(&tp->c_out_blocked, 1);
 	if (done)
 		shm_ring_commit(tp->from_relay);
 	for (int i = 0; i < tp->nworkers; i++)
@@ -530,9 +511,9 @@ static int drain_relay(tp_t *tp)
 
 /* ---------------------------------------------------------------- accept */
 
-/* on_drained: a peer the main thread stopped for has room again; the
- * next loop turn (tp_work) retries relay.transport. */
-static void on_drained(ch_svc_t *svc, void *arg, int fd, short revents)
+/* on_wake: a worker queued events; the next loop turn (tp_work)
+ * publishes them. */
+static void on_wake(ch_svc_t *svc, void *arg, int fd, short revents)
 {
 	uint64_t v;
 	ssize_t n = read(fd, &v, sizeof(v));
@@ -978,7 +959,7 @@ static void write_counters(tp_t *tp, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "bad_frames", atomic_load(&tp->c_bad_frames));
 	ch_mpw_kv_u64(w, "ring_full", atomic_load(&tp->c_ring_full));
 	ch_mpw_kv_u64(w, "out_dropped", atomic_load(&tp->c_out_dropped));
-	ch_mpw_kv_u64(w, "out_blocked", atomic_load(&tp->c_out_blocked));
+	ch_mpw_kv_u64(w, "slow_closed", atomic_load(&tp->c_slow_closed));
 	ch_mpw_kv_u64(w, "listen_port", tp->listen_port);
 	ch_mpw_kv_u64(w, "io_threads", (uint64_t)tp->nworkers);
 	ch_mpw_kv_u64(w, "pex_dropped", atomic_load(&tp->c_pmsg_dropped));
@@ -1030,6 +1011,8 @@ static int tp_init(ch_svc_t *svc, void **user)
 	    .ban_ms = cfg->ban_time_ms,
 	    .handshake_ms = cfg->handshake_timeout_ms,
 	    .idle_ms = cfg->idle_timeout_ms,
+	    .send_ms = cfg->send_timeout_ms,
+	    .ping_ms = cfg->ping_timeout_ms,
 	    .msg_rate = (double)cfg->peer_msg_rate,
 	    .byte_rate = (double)cfg->peer_byte_rate,
 	    .ping_rate = 2.0,
@@ -1041,7 +1024,7 @@ static int tp_init(ch_svc_t *svc, void **user)
 	pthread_mutex_init(&tp->ring_lock, NULL);
 	pthread_mutex_init(&tp->ev_lock, NULL);
 	tp->main_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (tp->main_evfd < 0 || ch_svc_watch(svc, tp->main_evfd, ZMQ_POLLIN, on_drained, tp) != 0)
+	if (tp->main_evfd < 0 || ch_svc_watch(svc, tp->main_evfd, ZMQ_POLLIN, on_wake, tp) != 0)
 		return CH_EIO;
 	tp->to_relay = ch_svc_ring(svc, CH_RING_TRANSPORT_RELAY);
 	tp->from_relay = ch_svc_ring(svc, CH_RING_RELAY_TRANSPORT);

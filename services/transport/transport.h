@@ -39,12 +39,20 @@
 #include "tbucket.h"
 #include "wire.h"
 
-#define TP_MAX_WORKERS   16
-#define TP_MAX_LISTEN    4
-#define TP_ADDR_MAX      64         /* "[ipv6]:port" */
-#define TP_OUT_SOFT      (1u << 20) /* outbox bytes: beyond, pause relay for it */
-#define TP_OUT_HARD      (8u << 20) /* beyond: the peer is too slow, disconnect */
-#define TP_BAN_SCORE     100        /* misbehaviour points that get an address banned */
+#define TP_MAX_WORKERS 16
+#define TP_MAX_LISTEN  4
+#define TP_ADDR_MAX    64 /* "[ipv6]:port" */
+/* Bytes waiting for one peer: its outbox, staged plaintext and sealed bytes
+ * the socket has not taken, counted together.  Beyond TP_OUT_SOFT its
+ * socket is not read (it cannot ask for more); beyond TP_OUT_HARD it is
+ * disconnected and scored.  Nothing is dropped below that: an INV lost
+ * would never be sent again, so a peer that lags for a moment keeps every
+ * announcement.  No record for it ever waits in relay.transport, so a
+ * peer that stops reading slows only itself. */
+#define TP_OUT_SOFT      (1u << 20)
+#define TP_OUT_HARD      (8u << 20)
+#define TP_SLOW_POINTS   10  /* a peer disconnected for not reading what it is sent */
+#define TP_BAN_SCORE     100 /* misbehaviour points that get an address banned */
 #define TP_PING_EVERY_NS (15 * 1000000000ULL)
 #define TP_SEEN_MAX      64 /* remembered outbound targets to redial */
 /* Peer exchange frames (GETPEERS, PEERS) go to discovery through PUB:
@@ -94,6 +102,7 @@ typedef struct tp_peer {
 	int suite;
 	char user_agent[64];
 	uint16_t listen_port;
+	bool no_relay; /* its hello's service bits lack HELLO_SVC_RELAY */
 
 	/* worker-owned */
 	tp_state_t state;
@@ -107,12 +116,17 @@ typedef struct tp_peer {
 	size_t wlen, woff, wcap;
 	uint8_t *stage; /* plaintext frames being sealed */
 	size_t slen, scap;
-	bool paused;   /* transport.relay full: not reading this socket */
-	bool want_out; /* EPOLLOUT armed */
+	bool paused;       /* transport.relay full: not reading this socket */
+	bool muted;        /* over TP_OUT_SOFT waiting to be sent: not reading this socket */
+	bool armed_in;     /* EPOLLIN armed */
+	bool want_out;     /* EPOLLOUT armed */
+	bool head_charged; /* the frame at pbuf[0] (left there by a pause) passed the limits */
+	uint64_t stall_since_ns; /* unsent bytes the socket refused since then; 0: none */
 	uint64_t hs_deadline_ns;
 	uint64_t last_recv_ns, last_send_ns;
 	_Atomic uint64_t last_useful_ns; /* read by eviction */
 	uint64_t ping_sent_ns, ping_nonce;
+	uint64_t ping_done_ns; /* our last PING answered (or the handshake) */
 	ch_tbucket_t msg_bucket, byte_bucket, ping_bucket;
 	ch_tbucket_t getpeers_bucket, peers_bucket;
 	bool feeler_done; /* a feeler that reported success: no failure event */
@@ -126,9 +140,8 @@ typedef struct tp_peer {
 	bool dead;     /* under out_lock: no more appends */
 	bool overflow; /* under out_lock: exceeded TP_OUT_HARD */
 	_Atomic bool notified;
-	_Atomic bool close_req;    /* the main thread asks the worker to close */
-	_Atomic uint64_t queued;   /* bytes staged and unsent in the worker */
-	_Atomic bool main_blocked; /* the main thread stopped draining for it */
+	_Atomic bool close_req;  /* the main thread asks the worker to close */
+	_Atomic uint64_t queued; /* bytes staged and unsent in the worker */
 	char close_req_reason[96];
 
 	/* statistics, read by commands */
@@ -228,7 +241,7 @@ struct tp_worker {
 typedef struct tp_limits {
 	int64_t max_peers, max_outbound, max_per_group, max_handshakes;
 	ch_netgroup_mode_t netgroup; /* how peers are grouped (common/netgroup.h) */
-	uint64_t ban_ms, handshake_ms, idle_ms;
+	uint64_t ban_ms, handshake_ms, idle_ms, send_ms, ping_ms;
 	double msg_rate, byte_rate, ping_rate;
 	uint32_t block_max;
 } tp_limits_t;
@@ -241,8 +254,8 @@ struct tp {
 	uint8_t magic[WIRE_MAGIC_LEN];
 	uint8_t suites;
 	tp_limits_t lim;
-	uint8_t hello[512];
-	size_t hello_len;
+	uint8_t hello[512]; /* built at start to check the settings; each handshake */
+	size_t hello_len;   /* sends a fresh one (tp_hello_build: t is the wall clock) */
 
 	int listen_fd[TP_MAX_LISTEN];
 	int nlisten;
@@ -258,7 +271,7 @@ struct tp {
 	uint64_t handle_base;
 	_Atomic uint64_t handle_next;
 
-	int main_evfd; /* workers wake the main thread: a blocked peer drained */
+	int main_evfd; /* workers wake the main thread: events queued */
 
 	/* transport.relay: one producer handle shared by the workers */
 	pthread_mutex_t ring_lock;
@@ -293,7 +306,7 @@ struct tp {
 
 	/* counters */
 	_Atomic uint64_t c_accepted, c_refused, c_dialed, c_handshake_fail, c_banned, c_ring_full,
-	    c_bad_frames, c_out_dropped, c_out_blocked;
+	    c_bad_frames, c_out_dropped, c_slow_closed;
 };
 
 /* worker.c */

@@ -18,6 +18,21 @@
  *       | oversizedinv (INVs of one id too many) | badblock (a block, bad signature)
  *       each waits for the node to score it into a ban (the connection
  *       closes) while answering PINGs.
+ *       | neverread: two connections: a spy that reads and collects the
+ *       transaction ids the node announces, and a peer that never reads
+ *       its socket while it sends two GETDATAs of those ids (each once per
+ *       message) every 100 ms and a PING every second (within every
+ *       limit); exit 0 once the node closed the reader-less one (within
+ *       --secs).
+ *       | norelay: (with --svc 0) reads for --secs, answering PINGs, and
+ *       counts the INVs the node sends (none expected); also checks that
+ *       the node's hello carries the wall clock of this handshake
+ *       | noping: reads everything, never answers a PING, sends its own
+ *       PING every 500 ms (never idle); exit 0 once the node closed it
+ *       within --secs
+ *       | trickle: a 32 KB TX frame every 50 ms (20/s) for --secs, never
+ *       faster (what an honest peer within its limits does); exit 0 if
+ *       the node kept the connection.
  * Exit 0 when the node reacted as expected (printed on stdout), 1 if not,
  * 2 on a local error.  `capture LISTENPORT` is a TCP proxy that writes every
  * byte it forwards to --out FILE; `hold` keeps --count handshaken
@@ -50,7 +65,7 @@
 #include "wire.h"
 
 static const char *host = "127.0.0.1", *src = NULL, *net = "main", *outfile = NULL;
-static int port, count = 20, secs = 10, lport;
+static int port, count = 20, secs = 10, lport, svc_bits = HELLO_SVC_RELAY;
 
 static int dial(void)
 {
@@ -115,11 +130,12 @@ typedef struct sess {
 	noise_hs_t hs;
 	noise_cipher_t tx, rx;
 	uint8_t magic[4];
+	uint64_t peer_t; /* the node's hello: its wall clock when it answered */
 } sess_t;
 
 static size_t hello(uint8_t *out, size_t cap, const char *network, uint64_t v, uint64_t min)
 {
-	hello_t h = {.v = v, .min = min, .svc = HELLO_SVC_RELAY, .port = 1, .t = ch_wall_ms()};
+	hello_t h = {.v = v, .min = min, .svc = (uint64_t)svc_bits, .port = 1, .t = ch_wall_ms()};
 	size_t n;
 	snprintf(h.net, sizeof(h.net), "%s", network);
 	snprintf(h.ua, sizeof(h.ua), "evil_peer/1");
@@ -148,6 +164,9 @@ static bool handshake(sess_t *s, const char *network, uint64_t v, uint64_t min)
 	size_t rhl, l3;
 	if (noise_read_msg2(&s->hs, m2, l2, NULL, &rh, &rhl) != 0)
 		return false;
+	hello_t nh;
+	if (hello_decode(rh, rhl, &nh) == 0)
+		s->peer_t = nh.t;
 	size_t hl = hello(h, sizeof(h), network, v, min);
 	if (noise_write_msg3(&s->hs, h, hl, m3, sizeof(m3), &l3) != 0 ||
 	    write(s->fd, m3, l3) != (ssize_t)l3)
@@ -620,6 +639,227 @@ static int run_peerflood(void)
 	return result(answered > 0, "peerflood: answered GETPEERS with one group's addresses");
 }
 
+/* ---------------------------------------------------------------- neverread */
+#define NR_IDS_MAX 20000
+
+static uint8_t nr_ids[NR_IDS_MAX][32];
+static size_t nr_nids;
+
+/* nr_spy_input: reads what the spy has, answers PINGs and collects the
+ * ids of every INV.  -1 once the connection is gone. */
+static int nr_spy_input(pf_sess_t *ps)
+{
+	static rl_inv_t inv;
+	ssize_t r = read(ps->s.fd, ps->buf + ps->len, sizeof(ps->buf) - ps->len);
+	if (r <= 0)
+		return r < 0 && errno == EAGAIN ? 0 : -1;
+	ps->len += (size_t)r;
+	for (;;) {
+		size_t rl = noise_rec_len(ps->buf, ps->len), ptl;
+		if (rl == SIZE_MAX)
+			return -1;
+		if (rl == 0 || rl > ps->len)
+			break;
+		if (noise_open(&ps->s.rx, ps->buf, rl, &ptl) != 0 ||
+		    ps->plen + ptl > sizeof(ps->pt))
+			return -1;
+		memcpy(ps->pt + ps->plen, ps->buf + NOISE_REC_HDR, ptl);
+		ps->plen += ptl;
+		memmove(ps->buf, ps->buf + rl, ps->len - rl);
+		ps->len -= rl;
+	}
+	while (ps->plen >= WIRE_HDR_LEN) {
+		wire_hdr_t h;
+		if (wire_get_hdr(ps->pt, ps->s.magic, 1 << 20, &h) != 0)
+			return -1;
+		if (ps->plen < WIRE_HDR_LEN + h.len)
+			break;
+		const uint8_t *pl = ps->pt + WIRE_HDR_LEN;
+		if (h.type == WIRE_PING)
+			send_frame(&ps->s, WIRE_PONG, pl, h.len);
+		else if (h.type == WIRE_INV && rl_inv_decode(pl, h.len, &inv) == 0)
+			for (uint32_t i = 0; i < inv.ntx && nr_nids < NR_IDS_MAX; i++)
+				memcpy(nr_ids[nr_nids++], inv.tx[i], 32);
+		memmove(ps->pt, ps->pt + WIRE_HDR_LEN + h.len, ps->plen - WIRE_HDR_LEN - h.len);
+		ps->plen -= WIRE_HDR_LEN + h.len;
+	}
+	return 0;
+}
+
+/* nr_seal: one frame into records appended to out (room checked by the
+ * caller). */
+static size_t nr_seal(sess_t *s, uint8_t *out, uint8_t type, const uint8_t *pl, uint32_t len)
+{
+	static uint8_t fb[WIRE_HDR_LEN + 64 * 1024];
+	size_t n = frame(s, fb, type, pl, len), o = 0;
+	for (size_t off = 0; off < n; off += NOISE_REC_MAX) {
+		size_t k = n - off < NOISE_REC_MAX ? n - off : NOISE_REC_MAX;
+		o += noise_seal(&s->tx, fb + off, k, out + o);
+	}
+	return o;
+}
+
+/* nr_closed: the node closed (or reset) the connection. */
+static bool nr_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0 ||
+	       ti.tcpi_state != TCP_ESTABLISHED;
+}
+
+static int run_neverread(void)
+{
+	static pf_sess_t spy;
+	static uint8_t ob[8 * 64 * 1024], pl[64 * 1024];
+	sess_t slow = {0};
+	size_t ol = 0, oo = 0, next = 0;
+	uint64_t rounds = 0, sent = 0;
+
+	if (!handshake(&spy.s, net, 1, 1) || !handshake(&slow, net, 1, 1))
+		return result(false, "neverread: handshake failed");
+	spy.up = true;
+	fcntl(spy.s.fd, F_SETFL, fcntl(spy.s.fd, F_GETFL) | O_NONBLOCK);
+	fcntl(slow.fd, F_SETFL, fcntl(slow.fd, F_GETFL) | O_NONBLOCK);
+	printf("neverread: spy and reader-less peer connected\n");
+	fflush(stdout);
+	uint64_t start = ch_mono_ns(), end = start + (uint64_t)secs * 1000000000ULL;
+	uint64_t next_round = start;
+	while (ch_mono_ns() < end) {
+		struct pollfd p = {.fd = spy.s.fd, .events = POLLIN};
+		if (poll(&p, 1, 10) > 0 && nr_spy_input(&spy) < 0)
+			return result(false, "neverread: the node closed the spy");
+		if (nr_closed(slow.fd)) {
+			printf("neverread: the node closed the reader-less peer after %.1f s "
+			       "(%llu rounds, %llu bytes sent, %zu ids known)\n",
+			       (double)(ch_mono_ns() - start) / 1e9, (unsigned long long)rounds,
+			       (unsigned long long)sent, nr_nids);
+			return result(true, "neverread: the reader-less peer was disconnected");
+		}
+		uint64_t now = ch_mono_ns();
+		if (oo == ol && now >= next_round) { /* GETDATAs, 100 ms apart */
+			next_round = now + 100000000ULL;
+			ol = oo = 0;
+			size_t n;
+			if (rounds % 10 == 0) { /* a PING a second: under the 2/s limit */
+				n = ping_encode(now, pl, sizeof(pl));
+				ol += nr_seal(&slow, ob + ol, WIRE_PING, pl, (uint32_t)n);
+			}
+			for (int k = 0; k < 2 && nr_nids; k++) {
+				uint32_t c = nr_nids < WIRE_INV_IDS_MAX ? (uint32_t)nr_nids
+				                                        : WIRE_INV_IDS_MAX;
+				static uint8_t ids[WIRE_INV_IDS_MAX * 32];
+				for (uint32_t i = 0; i < c; i++, next++)
+					memcpy(ids + 32 * i, nr_ids[next % nr_nids], 32);
+				n = rl_inv_encode(pl, sizeof(pl), ids, c, NULL, 0);
+				ol += nr_seal(&slow, ob + ol, WIRE_GETDATA, pl, (uint32_t)n);
+			}
+			rounds++;
+		}
+		while (oo < ol) {
+			ssize_t w = write(slow.fd, ob + oo, ol - oo);
+			if (w <= 0)
+				break;
+			oo += (size_t)w;
+			sent += (uint64_t)w;
+		}
+	}
+	printf("neverread: still connected after %d s (%llu rounds, %llu bytes sent, %zu ids)\n",
+	       secs, (unsigned long long)rounds, (unsigned long long)sent, nr_nids);
+	return result(false, "neverread: the node kept a peer that never reads");
+}
+
+/* run_norelay: see the modes at the top. */
+static int run_norelay(sess_t *s, uint64_t before_ms)
+{
+	static char pl[64 * 1024];
+	int invs = 0;
+	printf("norelay: the node's hello says t=%llu, we dialed at %llu\n",
+	       (unsigned long long)s->peer_t, (unsigned long long)before_ms);
+	fflush(stdout);
+	uint64_t end = ch_mono_ns() + (uint64_t)secs * 1000000000ULL;
+	while (ch_mono_ns() < end) {
+		int left = (int)((end - ch_mono_ns()) / 1000000);
+		int t = next_frame(s, 0, pl, sizeof(pl), left > 0 ? left : 1);
+		if (t == WIRE_PING) {
+			uint8_t f[128];
+			size_t n = frame(s, f, WIRE_PONG, pl, (uint32_t)strnlen(pl, 64));
+			send_plain(s, f, n, false);
+		} else if (t == WIRE_INV) {
+			invs++;
+		} else if (t == 0 && nr_closed(s->fd)) {
+			return result(false, "norelay: the node closed the connection");
+		}
+	}
+	printf("norelay: %d INVs received with service bits %d\n", invs, svc_bits);
+	bool fresh = s->peer_t >= before_ms;
+	if (!fresh)
+		return result(false, "norelay: the node's hello time is older than this handshake");
+	return result(invs == 0, "norelay: no INV to a peer that does not relay");
+}
+
+/* run_noping: see the modes at the top. */
+static int run_noping(sess_t *s)
+{
+	static char pl[64 * 1024];
+	uint64_t start = ch_mono_ns(), end = start + (uint64_t)secs * 1000000000ULL;
+	uint64_t next_ping = start;
+	int pings = 0;
+	while (ch_mono_ns() < end) {
+		if (ch_mono_ns() >= next_ping) {
+			uint8_t f[128], p[WIRE_PING_MAX];
+			size_t n = ping_encode(ch_mono_ns(), p, sizeof(p));
+			n = frame(s, f, WIRE_PING, p, (uint32_t)n);
+			send_plain(s, f, n, false);
+			next_ping = ch_mono_ns() + 500000000ULL;
+		}
+		int t = next_frame(s, 0, pl, sizeof(pl), 100);
+		pings += t == WIRE_PING;
+		if (t == 0 && nr_closed(s->fd)) {
+			printf(
+			    "noping: closed by the node after %.1f s, %d PINGs left unanswered\n",
+			    (double)(ch_mono_ns() - start) / 1e9, pings);
+			return result(true, "noping: the node closed a peer that never answers");
+		}
+	}
+	printf("noping: still connected after %d s, %d PINGs left unanswered\n", secs, pings);
+	return result(false, "noping: the node kept a peer that never answers its PING");
+}
+
+/* run_trickle: 20 frames a second through a non-blocking socket; a frame
+ * the socket does not take waits (the node may stop reading: that is
+ * backpressure, not a reason to send faster later). */
+static int run_trickle(sess_t *s)
+{
+	static uint8_t tx[32000], ob[64 * 1024];
+	size_t ol = 0, oo = 0;
+	uint64_t frames = 0, now = ch_mono_ns(), end = now + (uint64_t)secs * 1000000000ULL;
+	uint64_t next = now;
+	memset(tx, 0x5a, sizeof(tx));
+	fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
+	while ((now = ch_mono_ns()) < end) {
+		if (oo == ol && now >= next) {
+			ol = nr_seal(s, ob, WIRE_TX, tx, sizeof(tx));
+			oo = 0;
+			frames++;
+			next = now + 50000000ULL;
+		}
+		while (oo < ol) {
+			ssize_t w = write(s->fd, ob + oo, ol - oo);
+			if (w < 0 && errno != EAGAIN)
+				return result(false, "trickle: the node closed the connection");
+			if (w <= 0)
+				break;
+			oo += (size_t)w;
+		}
+		if (nr_closed(s->fd))
+			return result(false, "trickle: the node closed the connection");
+		usleep(1000);
+	}
+	printf("trickle: %llu frames in %d s\n", (unsigned long long)frames, secs);
+	return result(true, "trickle: the node kept the connection");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -647,6 +887,8 @@ int main(int argc, char **argv)
 			outfile = argv[i + 1];
 		else if (!strcmp(argv[i], "--lport"))
 			lport = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--svc"))
+			svc_bits = atoi(argv[i + 1]);
 	}
 	if (!strcmp(mode, "capture"))
 		return run_capture(lport);
@@ -654,6 +896,8 @@ int main(int argc, char **argv)
 		return run_hold();
 	if (!strcmp(mode, "peerflood"))
 		return run_peerflood();
+	if (!strcmp(mode, "neverread"))
+		return run_neverread();
 	sess_t s = {0};
 	char pl[1024];
 	uint8_t f[2048];
@@ -710,6 +954,7 @@ int main(int argc, char **argv)
 		              "truncated: the node timed out the handshake");
 	}
 	bool wrong = !strcmp(mode, "wrongnet"), old = !strcmp(mode, "oldversion");
+	uint64_t before_ms = ch_wall_ms();
 	if (!handshake(&s, wrong ? "not-this-network" : net, old ? 0 : 1, old ? 0 : 1)) {
 		return result(false, "handshake failed");
 	}
@@ -723,6 +968,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "peersflood"))
 		return run_peersflood(&s);
+	if (!strcmp(mode, "trickle"))
+		return run_trickle(&s);
+	if (!strcmp(mode, "noping"))
+		return run_noping(&s);
+	if (!strcmp(mode, "norelay"))
+		return run_norelay(&s, before_ms);
 	int rrc = run_relay_mode(&s, mode);
 	if (rrc >= 0)
 		return rrc;

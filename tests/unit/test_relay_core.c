@@ -190,12 +190,11 @@ static void test_announce_fetch(void **state)
 	                 0);
 	assert_int_equal(pl_len, sizeof(enc));
 
-	/* an id the mempool does not have: NOTFOUND, batched at turn end */
-	int y = 9;
-	inv(c, 3, WIRE_GETDATA, &y, 1, 7 * MS);
+	/* an id the mempool no longer has: NOTFOUND, batched at turn end */
+	inv(c, 3, WIRE_GETDATA, &x, 1, 7 * MS);
 	assert_true(next(rl_core_out_mempool(c), &R));
 	ch_msg_tx_request_t rq = {.peer = 3};
-	id_of(9, rq.id);
+	id_of(7, rq.id);
 	rl_core_on_mempool(c, CH_TAG_TX_NOTFOUND, (const uint8_t *)&rq, sizeof(rq), 8 * MS);
 	expect_empty(c);
 	rl_core_turn_end(c, 8 * MS);
@@ -309,6 +308,47 @@ static void test_misbehaviour(void **state)
 	rl_core_free(&c);
 }
 
+/* GETDATA abuse: 1,000 copies of one announced id are served once (and
+ * scored); an id never announced to the peer is answered NOTFOUND without
+ * asking the mempool. */
+static void test_getdata_abuse(void **state)
+{
+	(void)state;
+	rl_core_t *c = mk();
+	up(c, 1, false);
+	up(c, 3, true);
+	accepted(c, 7, 1000, 200, 1, 2 * MS);
+	rl_core_turn_end(c, 4 * MS);
+	expect_send(c, 3, WIRE_INV, &IV, &R); /* announced to 3 */
+	expect_empty(c);
+
+	static uint8_t ids[WIRE_INV_IDS_MAX * 32], buf[40016];
+	for (int i = 0; i < WIRE_INV_IDS_MAX; i++)
+		id_of(7, ids + 32 * i);
+	size_t n = rl_inv_encode(buf, sizeof(buf), ids, WIRE_INV_IDS_MAX, NULL, 0);
+	msg(c, 3, WIRE_GETDATA, buf, n, 5 * MS);
+	int requests = 0;
+	while (next(rl_core_out_mempool(c), &R))
+		requests += R.tag == CH_TAG_TX_REQUEST;
+	assert_int_equal(requests, 1);
+	assert_int_equal(rl_core_stats(c)->getdata_dups, WIRE_INV_IDS_MAX - 1);
+	rl_core_turn_end(c, 5 * MS);
+	expect_misbehave(c, 3, RL_PTS_MALFORMED, "GETDATA repeating 999 ids");
+	expect_empty(c);
+
+	/* never announced to 3 (not even in the pool): NOTFOUND, no request */
+	int y = 9;
+	inv(c, 3, WIRE_GETDATA, &y, 1, 6 * MS);
+	assert_false(next(rl_core_out_mempool(c), &R));
+	rl_core_turn_end(c, 6 * MS);
+	expect_send(c, 3, WIRE_NOTFOUND, &IV, &R);
+	uint8_t id[32];
+	id_of(9, id);
+	assert_memory_equal(IV.tx[0], id, 32);
+	assert_int_equal(rl_core_stats(c)->getdata_unannounced, 1);
+	rl_core_free(&c);
+}
+
 static void test_peers(void **state)
 {
 	(void)state;
@@ -344,6 +384,9 @@ static void test_block_relay_only(void **state)
 	rl_core_t *c = mk();
 	ch_msg_peer_up_t m = {.peer = 4, .flags = CH_PEER_BLOCK_RELAY};
 	rl_core_on_transport(c, CH_TAG_PEER_UP, (const uint8_t *)&m, sizeof(m), 0);
+	/* a peer whose hello says it does not relay: no INVs either */
+	ch_msg_peer_up_t nr = {.peer = 6, .inbound = 1, .flags = CH_PEER_NO_RELAY};
+	rl_core_on_transport(c, CH_TAG_PEER_UP, (const uint8_t *)&nr, sizeof(nr), 0);
 	up(c, 5, true);
 	accepted(c, 1, 100, 100, 0, 0);
 	rl_core_turn_end(c, 10 * MS);
@@ -362,10 +405,10 @@ static void test_block_relay_only(void **state)
 	assert_int_equal(rl_core_block_submit(c, ids, 1, true, 9, false, NULL, &sk, 12 * MS, NULL,
 	                                      NULL, NULL, &relayed),
 	                 0);
-	assert_int_equal(relayed, 2);
-	rl_peer_info_t pi[2];
-	assert_int_equal(rl_core_peers(c, pi, 2), 2);
-	assert_true(pi[0].block_only != pi[1].block_only);
+	assert_int_equal(relayed, 3); /* blocks go to all three */
+	rl_peer_info_t pi[3];
+	assert_int_equal(rl_core_peers(c, pi, 3), 3);
+	assert_int_equal(pi[0].block_only + pi[1].block_only + pi[2].block_only, 2);
 	rl_core_free(&c);
 }
 
@@ -492,12 +535,87 @@ static void test_compact_block(void **state)
 	rl_core_free(&q);
 }
 
+/* An INV of 1,000 block ids from a third peer while a compact block waits
+ * for its missing ids: the announcements are rate-limited (the burst is
+ * asked, the rest dropped and scored) and never evict the block being
+ * completed, whose blktxn then completes it. */
+static void test_block_slots(void **state)
+{
+	(void)state;
+	rl_core_t *p = mk(), *q = mk();
+	up(p, 200, true);
+	up(q, 100, false);
+	up(q, 300, true); /* the announcer */
+	for (int i = 1; i <= 5; i++)
+		accepted(p, i, 1000, 100, 0, 0);
+	for (int i = 1; i <= 3; i++)
+		accepted(q, i, 1000, 100, 0, 0);
+	rl_core_turn_end(p, 10 * MS);
+	rl_core_turn_end(q, 10 * MS);
+	while (next(rl_core_out_transport(p), &R))
+		;
+	while (next(rl_core_out_transport(q), &R))
+		;
+	uint8_t ids[5 * 32], seed[32] = {4};
+	for (int i = 0; i < 5; i++)
+		id_of(5 - i, ids + 32 * i);
+	ch_pubkey_t pk;
+	ch_seckey_t sk;
+	ch_ed25519_seed_keypair(&pk, &sk, seed);
+	rl_block_t b;
+	assert_int_equal(rl_core_block_submit(p, ids, 5, false, 0, false, NULL, &sk, 20 * MS, &b,
+	                                      NULL, NULL, NULL),
+	                 0);
+	assert_true(next(rl_core_out_mempool(p), &R));
+	assert_true(next(rl_core_out_transport(p), &R)); /* the compact block */
+	size_t off = sizeof(ch_msg_send_list_t) + 8;
+	msg(q, 100, WIRE_BLOCK, R.data + off, R.len - off, 21 * MS);
+	rl_core_turn_end(q, 21 * MS);
+	expect_send(q, 100, WIRE_GETDATA, &IV, &R); /* blktx for two positions */
+	assert_true(IV.has_blktx);
+	rec_t *ask = malloc(sizeof(*ask));
+	assert_non_null(ask);
+	*ask = R;
+
+	static uint8_t blk[WIRE_INV_IDS_MAX * 32], buf[40016];
+	for (int i = 0; i < WIRE_INV_IDS_MAX; i++) {
+		memset(blk + 32 * i, 0, 32);
+		memcpy(blk + 32 * i, &i, sizeof(i));
+		blk[32 * i + 31] = 0xb1;
+	}
+	size_t n = rl_inv_encode(buf, sizeof(buf), NULL, 0, blk, WIRE_INV_IDS_MAX);
+	msg(q, 300, WIRE_INV, buf, n, 22 * MS);
+	rl_core_turn_end(q, 22 * MS);
+	int asks = 0;
+	while (next(rl_core_out_transport(q), &R))
+		asks += R.tag == CH_TAG_SEND;
+	assert_true(asks <= (int)RL_BLOCK_BURST);
+	assert_true(rl_core_stats(q)->block_inv_dropped >= WIRE_INV_IDS_MAX - (int)RL_BLOCK_BURST);
+
+	/* P answers the blktx: Q completes the block */
+	msg(p, 200, WIRE_GETDATA, ask->data + sizeof(ch_msg_send_t),
+	    ask->len - sizeof(ch_msg_send_t), 23 * MS);
+	expect_send(p, 200, WIRE_BLOCK, NULL, &R);
+	msg(q, 100, WIRE_BLOCK, R.data + sizeof(ch_msg_send_t), R.len - sizeof(ch_msg_send_t),
+	    24 * MS);
+	rl_core_turn_end(q, 24 * MS);
+	assert_true(rl_core_has_block(q, b.id));
+	free(ask);
+	rl_core_free(&p);
+	rl_core_free(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_announce_fetch),   cmocka_unit_test(test_fee_order_and_timeout),
-	    cmocka_unit_test(test_misbehaviour),     cmocka_unit_test(test_peers),
-	    cmocka_unit_test(test_flood_mode),       cmocka_unit_test(test_compact_block),
+	    cmocka_unit_test(test_announce_fetch),
+	    cmocka_unit_test(test_fee_order_and_timeout),
+	    cmocka_unit_test(test_misbehaviour),
+	    cmocka_unit_test(test_getdata_abuse),
+	    cmocka_unit_test(test_peers),
+	    cmocka_unit_test(test_flood_mode),
+	    cmocka_unit_test(test_compact_block),
+	    cmocka_unit_test(test_block_slots),
 	    cmocka_unit_test(test_block_relay_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

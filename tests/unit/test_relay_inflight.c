@@ -152,6 +152,72 @@ static void test_done_and_notfound(void **state)
 /* A peer with peer_cap requests outstanding: further entries wait on it
  * and are asked as answers come in; a second announcer with room takes a
  * waiting entry at once. */
+/* asked_slot: the slot of the one live request taken (-1: none). */
+static int asked_slot(rl_trk_t *t)
+{
+	uint32_t n;
+	int slot = -1;
+	const rl_trk_out_t *o = rl_trk_take(t, &n);
+	for (uint32_t i = 0; i < n; i++)
+		if (rl_trk_live(t, &o[i]))
+			slot = o[i].slot;
+	rl_trk_take_done(t);
+	return slot;
+}
+
+/* Sybils that announce first and never deliver cannot hide an honest
+ * announcer: four of them leave room for a fifth announcer, which is
+ * asked once they time out; with a full entry (eight) an outbound peer
+ * takes the place of the youngest untried inbound one, and anyone takes
+ * the place of one that already failed; a younger inbound newcomer does
+ * not push out older untried ones. */
+static void test_sybils(void **state)
+{
+	(void)state;
+	rl_trk_t t;
+	assert_int_equal(rl_trk_init(&t, 16, 32, 10, 10, 1000 * MS), 0);
+	for (uint16_t s = 1; s <= 4; s++)
+		rl_trk_peer_up(&t, s, false); /* sybils, connected first */
+	rl_trk_peer_up(&t, 5, false);         /* honest, inbound */
+	for (uint16_t s = 1; s <= 4; s++)
+		announce(&t, 42, s, 0);
+	assert_int_equal(announce(&t, 42, 5, 0), RL_TRK_ADDED);
+	rl_trk_schedule(&t, 0);
+	bool honest_asked = false;
+	uint64_t now = 0;
+	for (int round = 0; round < 5 && !honest_asked; round++) {
+		int s = asked_slot(&t);
+		assert_true(s >= 1);
+		honest_asked = s == 5;
+		now += 1000 * MS;
+		rl_trk_expire(&t, now);
+	}
+	assert_true(honest_asked);
+	rl_trk_free(&t);
+
+	/* a full entry: eight inbound sybils (slots 11..18) */
+	assert_int_equal(rl_trk_init(&t, 16, 32, 10, 10, 1000 * MS), 0);
+	rl_trk_peer_up(&t, 1, true); /* honest outbound, connected first */
+	for (uint16_t s = 11; s <= 18; s++)
+		rl_trk_peer_up(&t, s, false);
+	rl_trk_peer_up(&t, 20, false); /* a younger inbound one */
+	rl_trk_peer_up(&t, 21, false); /* and another */
+	for (uint16_t s = 11; s <= 18; s++)
+		announce(&t, 7, s, 0);
+	rl_trk_schedule(&t, 0);
+	int first = asked_slot(&t);
+	assert_true(first >= 11 && first <= 18);
+	assert_int_equal(announce(&t, 7, 20, 0), RL_TRK_KNOWN); /* ranks below all */
+	assert_int_equal(announce(&t, 7, 1, 0), RL_TRK_ADDED);  /* outbound: replaces */
+	assert_int_equal(t.st.replaced, 1);
+	rl_trk_expire(&t, 1000 * MS);
+	assert_int_equal(asked_slot(&t), 1); /* outbound preferred */
+	/* the sybil asked first failed: its place can go to anyone */
+	assert_int_equal(announce(&t, 7, 21, 1000 * MS), RL_TRK_ADDED);
+	assert_int_equal(t.st.replaced, 2);
+	rl_trk_free(&t);
+}
+
 static void test_peer_cap_and_pump(void **state)
 {
 	(void)state;
@@ -338,6 +404,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_args),
 	    cmocka_unit_test(test_outbound_timeout_drop),
+	    cmocka_unit_test(test_sybils),
 	    cmocka_unit_test(test_done_and_notfound),
 	    cmocka_unit_test(test_peer_cap_and_pump),
 	    cmocka_unit_test(test_caps),
