@@ -231,7 +231,10 @@ fuzz-bins: $(FUZZ_BIN)
 $(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(INTLIBS) $(SVCLIBS)
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer $< $(LINKLIBS) $(LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LDFLAGS_$*) $< $(LINKLIBS) $(LIBS) -o $@
+
+# fuzz_transport frees what goes to call_rcu at once (fuzz/fuzz_transport.c)
+FUZZ_LDFLAGS_fuzz_transport := -Wl,--wrap=urcu_qsbr_call_rcu
 
 fuzz: fuzz-build
 	@sh fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
