@@ -8,6 +8,7 @@
 #ifndef CH_FUZZ_H
 #define CH_FUZZ_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,18 +31,50 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 		}                                                                                  \
 	} while (0)
 
-/* fuzz_tmpdir: a folder of this process's own (made once, under $TMPDIR
- * or /tmp), for the file loaders. */
-static inline const char *fuzz_tmpdir(void)
+/* fuzz_tmpdir_rm: removes the folder and what the loaders left in it
+ * (one level: they write plain files). */
+static inline void fuzz_tmpdir_rm(void);
+
+/* fuzz_tmpdir: a folder of this process's own for the file loaders, made
+ * once under $TMPDIR, else /dev/shm (the loaders fsync what they write
+ * back: on tmpfs that costs nothing), else /tmp; removed at exit. */
+static inline const char *fuzz_tmpdir_path(void)
 {
 	static char dir[256];
+	return dir;
+}
+
+static inline const char *fuzz_tmpdir(void)
+{
+	char *dir = (char *)fuzz_tmpdir_path();
 	if (!dir[0]) {
 		const char *t = getenv("TMPDIR");
-		snprintf(dir, sizeof(dir), "%s/chorus-fuzz-XXXXXX", t && t[0] ? t : "/tmp");
+		if (!t || !t[0])
+			t = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+		snprintf(dir, 256, "%s/chorus-fuzz-XXXXXX", t);
 		if (!mkdtemp(dir))
 			abort();
+		atexit(fuzz_tmpdir_rm);
 	}
 	return dir;
+}
+
+static inline void fuzz_tmpdir_rm(void)
+{
+	const char *dir = fuzz_tmpdir_path();
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char p[512];
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
 }
 
 /* fuzz_write_file: data[0..size) as the file `name` in fuzz_tmpdir();
