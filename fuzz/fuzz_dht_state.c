@@ -44,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const dht_own_t *o = dht_own_at(d, i);
 			FUZZ_CHECK(o->item.vlen <= KRPC_V_MAX && o->item.saltlen <= KRPC_SALT_MAX);
 			/* reloaded own items are republished within 30 s */
-			FUZZ_CHECK(o->next_publish >= NOW && o->next_publish < NOW + 30ull * 1000000000ull);
+			FUZZ_CHECK(o->next_publish >= NOW &&
+			           o->next_publish < NOW + 30ull * 1000000000ull);
 		}
 		uint32_t nodes = dht_rtable(d)->count;
 		FUZZ_CHECK(dht_save(d, path, NOW, WALL) == 0);

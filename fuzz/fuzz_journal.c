@@ -51,6 +51,12 @@ static int open_core(const char *path, mp_core_t **c, mp_core_stats_t *st)
 	mp_core_cfg_t cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	mp_pool_cfg_default(&cfg.pool);
+	/* small tables: the pool is made per input (the journal's bounds do
+	 * not depend on them) */
+	cfg.pool.max_count = 256;
+	cfg.pool.max_bytes = 1u << 20;
+	cfg.pool.rejects_max = 64;
+	cfg.pool.seed = 1;
 	snprintf(cfg.journal_path, sizeof(cfg.journal_path), "%s", path);
 	cfg.ring_epoch = 1;
 	char err[256];
