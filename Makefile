@@ -211,7 +211,7 @@ testnet-check: all
 #   make fuzz-seeds    rewrites fuzz/corpus/*/seed-* from the real encoders
 FUZZ_CC         ?= clang
 FUZZ_TIME       ?= 60
-FUZZ_SMOKE_TIME ?= 4
+FUZZ_SMOKE_TIME ?= 3
 FUZZ_BUILD      := build/fuzz
 FUZZ_SRC        := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES      := $(patsubst fuzz/%.c,%,$(FUZZ_SRC))
