@@ -11,7 +11,9 @@
  *   2 type len(2) bytes   a record holding one well-formed frame
  *   3 cut(1)              delivers what is pending in pieces of cut+1
  * (the operation is the byte modulo 4); what remains is delivered at the
- * end.  The peer is then torn down as the worker does. */
+ * end.  An input starting with 0xff is instead the peer's raw bytes from
+ * the first one (garbage, a broken handshake), delivered in pieces of the
+ * second byte + 1.  The peer is then torn down as the worker does. */
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -174,6 +176,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	atomic_fetch_add(&tp->n_handshaking, 1);
 	uint64_t now = ch_mono_ns();
 
+	if (size >= 2 && data[0] == 0xff) {
+		/* a peer that never handshakes honestly: the rest of the input
+		 * as it arrives, in pieces of data[1] + 1 bytes */
+		slen = 0;
+		push(data + 2, size - 2);
+		deliver(p, sv[1], (size_t)data[1] + 1, now);
+		goto out;
+	}
+
 	/* the handshake, as an honest initiator */
 	noise_hs_t hs;
 	uint8_t seed[32], m1[NOISE_MSG1_LEN], m2[NOISE_MSG2_MAX], m3[NOISE_MSG3_MAX], hb[256];
@@ -256,13 +267,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	deliver(p, sv[1], sizeof(stream), now);
 	FUZZ_CHECK(p->plen <= WIRE_HDR_LEN + (size_t)WIRE_UNKNOWN_MAX + tp->lim.block_max);
+	sodium_memzero(&tx, sizeof(tx));
+	sodium_memzero(&rx, sizeof(rx));
+out:
+	/* an open peer never buffers more than one handshake message or
+	 * record */
+	FUZZ_CHECK(p->closing || p->rlen <= NOISE_MSG2_MAX + NOISE_REC_MAX + NOISE_REC_OVERHEAD);
 
 	/* the worker's way out: close, tear down, free after a grace period */
 	tp_conn_close(p, "fuzz input done");
 	tp_conn_teardown(p);
 	close(sv[1]);
 	events_drop();
-	sodium_memzero(&tx, sizeof(tx));
-	sodium_memzero(&rx, sizeof(rx));
 	return 0;
 }

@@ -208,6 +208,20 @@ static void transport_seeds(void)
 	in[n++] = 2, in[n++] = 200, in[n++] = 0, in[n++] = 3, in[n++] = 0x81, in[n++] = 0xa0,
 	in[n++] = 0xc0;
 	put1("fuzz_transport", "empty-then-unknown", in, n);
+	/* raw mode (first byte 0xff): an HTTP probe; an honest msg1 then junk */
+	static const char http[] = "\xff\x07GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	put1("fuzz_transport", "raw-http", http, sizeof(http) - 1);
+	ch_identity_t id;
+	identity_from(&id, 0x02);
+	uint8_t e[32];
+	memset(e, 0x03, sizeof(e));
+	noise_hs_t hs;
+	noise_init(&hs, true, &id, NOISE_SUITE_CHACHA, e);
+	n = 0;
+	in[n++] = 0xff, in[n++] = 0x0f;
+	noise_write_msg1(&hs, in + n), n += NOISE_MSG1_LEN;
+	memset(in + n, 0x41, 40), n += 40;
+	put1("fuzz_transport", "raw-msg1-junk", in, n);
 }
 
 static void ctl_seeds(void)
@@ -337,6 +351,15 @@ static void dht_seeds(void)
 	free(f);
 }
 
+/* counter_rand: fixed "randomness", so the book's key and slots repeat */
+static void counter_rand(void *arg, void *buf, size_t n)
+{
+	uint64_t *c = arg;
+	uint8_t *b = buf;
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)((*c)++ * 167 + 13);
+}
+
 static void file_seeds(void)
 {
 	static const char bans[] = "10.0.0.7 99999999999999 bad checksum on a TX frame\n"
@@ -358,7 +381,8 @@ static void file_seeds(void)
 	FILE *fp;
 
 	/* addrbook.dat: a few new and tried entries (first byte 0: keep the sum) */
-	ab_config_t cfg = {0};
+	uint64_t ctr = 0;
+	ab_config_t cfg = {.rand = counter_rand, .rand_arg = &ctr};
 	ab_t *b = ab_new(&cfg);
 	if (!b)
 		exit(1);
