@@ -212,7 +212,8 @@ static rl_pending_t *pending_new(rl_core_t *c, const rl_block_t *b, uint64_t pee
 		pending_drop(pd);
 		return NULL;
 	}
-	memcpy(pd->b.txs, b->txs, 32 * (size_t)b->ntx);
+	if (b->ntx) /* an announced block's slot has no ids yet (txs NULL) */
+		memcpy(pd->b.txs, b->txs, 32 * (size_t)b->ntx);
 	pd->used = true;
 	pd->peer = peer;
 	pd->started_ns = now;
