@@ -138,6 +138,58 @@ static void proto_seeds(void)
 	free(pe);
 }
 
+/* fuzz_relay's records (fuzz/fuzz_relay.c): who, type, length, bytes */
+static size_t relay_op(uint8_t *in, size_t n, uint8_t who, uint8_t type, const void *p, size_t len)
+{
+	in[n++] = who, in[n++] = type, in[n++] = (uint8_t)(len >> 8), in[n++] = (uint8_t)len;
+	memcpy(in + n, p, len);
+	return n + len;
+}
+
+static void relay_seeds(void)
+{
+	static uint8_t in[65536], out[16384];
+	uint8_t enc[512], ids[4 * 32];
+	size_t n = 0, elen = a_tx(enc, sizeof(enc), 7, 1, 16), len;
+	mp_tx_t tx;
+	if (mp_tx_decode(enc, elen, &tx, NULL, 0) != 0)
+		exit(1);
+	/* announced by peer 0, accepted by the pool, asked for by peer 1 */
+	n = relay_op(in, n, 0, WIRE_INV, out, rl_inv_encode(out, sizeof(out), tx.id, 1, NULL, 0));
+	ch_msg_tx_accepted_t acc = {.fee = 1001, .size = (uint32_t)elen};
+	memcpy(acc.id, tx.id, sizeof(acc.id));
+	n = relay_op(in, n, 3, CH_TAG_TX_ACCEPTED, &acc, sizeof(acc));
+	n = relay_op(in, n, 1, WIRE_GETDATA, out,
+	             rl_inv_encode(out, sizeof(out), tx.id, 1, NULL, 0));
+	n = relay_op(in, n, 2, WIRE_TX, out, rl_tx_encode(out, sizeof(out), enc, (uint32_t)elen));
+	n = relay_op(in, n, 4, 50, NULL, 0); /* half a second later */
+	put1("fuzz_relay", "tx-flow", in, n);
+
+	/* a block with that transaction and three others: compact from peer
+	 * 1, the missing ones asked for (blktx) and sent (blktxn) */
+	memcpy(ids, tx.id, 32);
+	for (int i = 32; i < 4 * 32; i++)
+		ids[i] = (uint8_t)(i * 7);
+	rl_block_t b = {.v = 1, .height = 7, .time = 1700000000000ull, .ntx = 4, .txs = ids};
+	ch_seckey_t sk;
+	seckey(&sk, 9);
+	if (rl_block_sign(&b, &sk) != 0)
+		exit(1);
+	n = 0;
+	n = relay_op(in, n, 3, CH_TAG_TX_ACCEPTED, &acc, sizeof(acc));
+	n = relay_op(in, n, 1, WIRE_INV, out, rl_inv_encode(out, sizeof(out), NULL, 0, b.id, 1));
+	n = relay_op(in, n, 1, WIRE_BLOCK, out, rl_block_msg_cmpct(&b, out, sizeof(out)));
+	uint32_t miss[3] = {1, 2, 3};
+	n = relay_op(in, n, 0, WIRE_GETDATA, out,
+	             rl_getblktx_encode(out, sizeof(out), b.id, miss, 3));
+	n = relay_op(in, n, 1, WIRE_BLOCK, out, rl_block_msg_txn(&b, miss, 3, out, sizeof(out)));
+	len = rl_block_msg_full(&b, out, sizeof(out));
+	n = relay_op(in, n, 2, WIRE_BLOCK, out, len);
+	n = relay_op(in, n, 0, WIRE_NOTFOUND, out,
+	             rl_inv_encode(out, sizeof(out), ids + 32, 2, NULL, 0));
+	put1("fuzz_relay", "block-flow", in, n);
+}
+
 static void noise_seeds(void)
 {
 	ch_identity_t a, b;
@@ -459,6 +511,7 @@ int main(int argc, char **argv)
 	if (ch_log_open("fuzz-seeds", CH_LOG_LEVEL_ERROR, NULL) != 0)
 		return 1;
 	proto_seeds();
+	relay_seeds();
 	noise_seeds();
 	transport_seeds();
 	ctl_seeds();
