@@ -10,6 +10,7 @@
 #   services/NAME/*.c    -> $(BUILD)/bin/chorus-NAME
 #   node/*.c             -> $(BUILD)/bin/chorusd
 #   tools/NAME/*.c       -> $(BUILD)/bin/NAME
+#   fuzz/fuzz_*.c        -> build/fuzz/fuzz/fuzz_*   (make fuzz: clang, libFuzzer)
 #
 # Everything is built out of tree under $(BUILD) (default build/).  The
 # sanitizer builds use their own trees (build/asan, build/tsan) so they never
@@ -87,7 +88,8 @@ PROGRAMS   := $(NODE_BIN) $(SERVICE_BIN) $(TOOL_BIN)
 
 .PHONY: testnet-up testnet-down testnet-check
 .PHONY: all deps test unit-test stress-test integration-test test-asan test-tsan test-loaded \
-        bench format format-check install clean demo
+        bench format format-check install clean demo fuzz fuzz-smoke fuzz-build fuzz-bins \
+        fuzz-seeds fuzz-deps
 .DEFAULT_GOAL := all
 # Objects made on the way to a program are kept.  Only objects: a blanket
 # .SECONDARY would also cover the headers named in the .d files, and a
@@ -214,6 +216,55 @@ testnet-down:
 	@BUILD=$(BUILD) sh deploy/docker/testnet.sh down
 testnet-check: all
 	@BUILD=$(BUILD) sh deploy/docker/testnet.sh check $(NODES)
+
+# ---------------------------------------------------------------- fuzz
+# libFuzzer targets (docs/fuzzing.md): every decoder a peer or a file
+# reaches.  They are built with clang in their own tree, the libraries too
+# (instrumented for coverage, ASan and UBSan); nothing else needs clang.
+#   make fuzz [FUZZ_TIME=60] [FUZZ_TARGETS="fuzz_hello ..."]
+#   make fuzz-smoke    each target for FUZZ_SMOKE_TIME seconds (CI)
+#   make fuzz-seeds    rewrites fuzz/corpus/*/seed-* from the real encoders
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 60
+FUZZ_SMOKE_TIME ?= 3
+FUZZ_BUILD      := build/fuzz
+FUZZ_SRC        := $(wildcard fuzz/fuzz_*.c)
+FUZZ_NAMES      := $(patsubst fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_TARGETS    ?= $(FUZZ_NAMES)
+FUZZ_BIN        := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
+FUZZ_WARN       := $(WARN) -Wno-unknown-warning-option
+
+fuzz-deps:
+	@sh tools/deps.sh --fuzz $(FUZZ_CC)
+
+fuzz-build: fuzz-deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	    SANITIZE=fuzzer-no-link,address,undefined WARN="$(FUZZ_WARN)" fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(INTLIBS) $(SVCLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LDFLAGS_$*) $< $(LINKLIBS) $(LIBS) -o $@
+
+# fuzz_transport frees what goes to call_rcu at once (fuzz/fuzz_transport.c)
+FUZZ_LDFLAGS_fuzz_transport := -Wl,--wrap=urcu_qsbr_call_rcu
+
+fuzz: fuzz-build
+	@sh fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@FUZZ_SMOKE=1 sh fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
+
+# The seed generator is an ordinary program of the normal build.
+$(BUILD)/bin/fuzz-seeds: $(BUILD)/obj/fuzz/seeds.o $(INTLIBS) $(SVCLIBS)
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(LINKLIBS) $(LIBS) -o $@
+
+fuzz-seeds: $(BUILD)/bin/fuzz-seeds
+	@$(BUILD)/bin/fuzz-seeds fuzz/corpus
 
 # ---------------------------------------------------------------- bench
 bench: all

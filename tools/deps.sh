@@ -6,7 +6,47 @@
 # Debian, installs exactly PACKAGES with apt-get; otherwise prints the command
 # to run and fails.  On success prints a makefile fragment with the compile
 # and link flags (the Makefile stores it as build/deps.mk).
+#
+# deps.sh --fuzz [CC]: the fuzz targets' toolchain (make fuzz): clang and
+# the compiler-rt archives that hold libFuzzer and the sanitizer runtimes
+# (Debian: clang, then libclang-rt-N-dev for clang's major version N),
+# installed one package at a time when root on Debian.  Checked by
+# building an empty fuzz target.
 set -u
+
+fuzz_ok() {
+	d=$(mktemp -d) || return 1
+	printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+	    'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return (int)(n & 0) + (d ? 0 : 0); }' \
+	    >"$d/t.c"
+	"$1" -fsanitize=fuzzer,address,undefined "$d/t.c" -o "$d/t" >/dev/null 2>&1
+	rc=$?
+	rm -rf "$d"
+	return $rc
+}
+
+apt_one() {
+	echo "deps: apt-get install -y $1" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >&2
+}
+
+if [ "${1:-}" = "--fuzz" ]; then
+	cc=${2:-clang}
+	fuzz_ok "$cc" && exit 0
+	if [ "$(id -u)" != 0 ] || [ ! -f /etc/debian_version ] || ! command -v apt-get >/dev/null 2>&1; then
+		echo "deps: the fuzz targets need clang with libFuzzer; run as root:" \
+		    "apt-get install -y clang libclang-rt-N-dev (N: clang's major version)" >&2
+		exit 1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || { echo "deps: apt-get update failed" >&2; exit 1; }
+	command -v "$cc" >/dev/null 2>&1 || apt_one clang || { echo "deps: cannot install clang" >&2; exit 1; }
+	major=$("$cc" -dumpversion 2>/dev/null | cut -d. -f1)
+	fuzz_ok "$cc" || apt_one "libclang-rt-$major-dev" ||
+		{ echo "deps: cannot install libclang-rt-$major-dev" >&2; exit 1; }
+	fuzz_ok "$cc" || { echo "deps: $cc still cannot build a libFuzzer target" >&2; exit 1; }
+	exit 0
+fi
+
 modules=$1
 packages=$2
 optional=${3:-}

@@ -428,7 +428,7 @@ int dht_bootstrap(dht_t *d, uint64_t now)
 
 /* ---------------------------------------------------------------- own items */
 
-void dht_own_add(dht_t *d, const dht_item_t *it, uint64_t now)
+dht_own_t *dht_own_add(dht_t *d, const dht_item_t *it, uint64_t now)
 {
 	dht_own_t *o = NULL;
 	uint64_t jitter = 0;
@@ -445,13 +445,14 @@ void dht_own_add(dht_t *d, const dht_item_t *it, uint64_t now)
 		}
 		o = calloc(1, sizeof(*o));
 		if (o == NULL)
-			return;
+			return NULL;
 		d->own[d->nown++] = o;
 	}
 	o->item = *it;
 	dht_rand(d, &jitter, sizeof(jitter));
 	o->next_publish = now + DHT_REPUBLISH_NS - jitter % (DHT_REPUBLISH_NS / 10);
 	d->dirty = true;
+	return o;
 }
 
 /* dht_store_local: stores an own item in our own store. */

@@ -132,8 +132,10 @@ void dht_rand(dht_t *d, void *buf, size_t n);
  * and records a request.  Returns 0, CH_ENOMEM (table full), CH_EIO. */
 int dht_send_query(dht_t *d, krpc_msg_t *m, const dht_addr_t *addr, const uint8_t *id,
                    req_purpose_t purpose, dht_lookup_t *lk, uint16_t cid, uint64_t now);
-/* dht_own_add: records (or updates) an own item for republishing. */
-void dht_own_add(dht_t *d, const dht_item_t *it, uint64_t now);
+/* dht_own_add: records (or updates) an own item for republishing.
+ * Returns its entry, or NULL if memory ran out (the item is then not
+ * republished). */
+dht_own_t *dht_own_add(dht_t *d, const dht_item_t *it, uint64_t now);
 /* dht_store_local: stores an own item in our own store. */
 void dht_store_local(dht_t *d, const dht_item_t *it, uint64_t now);
 

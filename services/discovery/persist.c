@@ -36,6 +36,13 @@
 #define PERSIST_ITEM_OVERHEAD 256
 /* Deepest nesting in the file: root, list, item. */
 #define PERSIST_MAX_DEPTH 4
+/* Values in a file we wrote: the root (a dict of five keys, two lists),
+ * and per item or own item one dict of at most nine keys and their
+ * values.  A file needing more tokens than that is not ours; bounding the
+ * token array by it (not by the file's length) keeps a 16 MiB file from
+ * costing 300 MiB of tokens. */
+#define PERSIST_ROOT_TOKENS 16
+#define PERSIST_ITEM_TOKENS 20
 /* Own items are republished within this long after a load. */
 #define PERSIST_REPUBLISH_SPREAD_NS (30ull * 1000000000ull)
 
@@ -240,8 +247,11 @@ int dht_load(dht_t *d, const char *path, uint64_t now, uint64_t wall_ms)
 	if (rc != 0)
 		return rc;
 	/* every value takes at least 2 bytes ("0:", "le", "i0e"), so len/2
-	 * tokens always suffice */
-	lim.max_tokens = (uint32_t)(len / 2 + 2);
+	 * tokens suffice for any file; a file we wrote needs at most the
+	 * tokens of as many items as the store holds, plus the own items */
+	size_t most =
+	    PERSIST_ROOT_TOKENS + ((size_t)d->st.lim.max_items + DHT_MAX_OWN) * PERSIST_ITEM_TOKENS;
+	lim.max_tokens = (uint32_t)(len / 2 + 2 < most ? len / 2 + 2 : most);
 	toks = malloc(lim.max_tokens * sizeof(ben_tok_t));
 	if (toks == NULL) {
 		free(buf);
@@ -284,6 +294,11 @@ int dht_load(dht_t *d, const char *path, uint64_t now, uint64_t wall_ms)
 			}
 			if (exp_ms <= (int64_t)wall_ms)
 				continue;
+			/* never longer than a put now would live (a far-future
+			 * time would overflow the conversion to ns) */
+			uint64_t left_ms = (uint64_t)(exp_ms - (int64_t)wall_ms);
+			if (left_ms > ST_ITEM_TTL_NS / 1000000ull)
+				left_ms = ST_ITEM_TTL_NS / 1000000ull;
 			sp = (dht_st_put_t){.target = it.target,
 			                    .mut = it.mut,
 			                    .seq = it.seq,
@@ -296,8 +311,7 @@ int dht_load(dht_t *d, const char *path, uint64_t now, uint64_t wall_ms)
 			                    .src_ip = src};
 			if (dht_st_item_put(&d->st, &sp, now) == 0)
 				dht_st_item_set_expiry(&d->st, it.target,
-				                       now + (uint64_t)(exp_ms - (int64_t)wall_ms) *
-				                                 1000000ull);
+				                       now + left_ms * 1000000ull);
 		}
 	}
 	li = ben_dict_get(&doc, 0, "own");
@@ -312,11 +326,15 @@ int dht_load(dht_t *d, const char *path, uint64_t now, uint64_t wall_ms)
 				bad++;
 				continue;
 			}
-			dht_own_add(d, &it, now);
+			/* the entry of this item: a target seen before updates
+			 * its earlier entry, which need not be the last one */
+			dht_own_t *o = dht_own_add(d, &it, now);
 			dht_store_local(d, &it, now);
+			if (o == NULL)
+				continue;
 			/* republish soon after a restart, spread out */
 			dht_rand(d, &r, sizeof(r));
-			d->own[d->nown - 1]->next_publish = now + r % PERSIST_REPUBLISH_SPREAD_NS;
+			o->next_publish = now + r % PERSIST_REPUBLISH_SPREAD_NS;
 		}
 	}
 	if (bad > 0)

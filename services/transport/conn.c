@@ -674,6 +674,8 @@ static bool record_in(tp_peer_t *p, uint8_t *rec, size_t len)
 		tp_conn_close(p, "bad record tag");
 		return false;
 	}
+	if (plen == 0) /* an empty record is valid; pbuf may not exist yet */
+		return true;
 	if (!grow(&p->pbuf, &p->pcap, p->plen + plen)) {
 		tp_conn_close(p, "out of memory");
 		return false;

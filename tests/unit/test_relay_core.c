@@ -605,6 +605,34 @@ static void test_block_slots(void **state)
 	rl_core_free(&q);
 }
 
+/* An INV of a block the node lacks: a GETDATA for the whole block goes to
+ * its announcer (the pending slot made for it holds no ids yet; copying
+ * them from a NULL array was undefined behaviour, an abort under UBSan). */
+static void test_block_inv(void **state)
+{
+	(void)state;
+	rl_core_t *c = mk();
+	up(c, 7, false);
+	rl_core_turn_end(c, MS);
+	while (next(rl_core_out_transport(c), &R))
+		;
+	uint8_t bid[32], buf[256];
+	memset(bid, 0xb1, sizeof(bid));
+	size_t len = rl_inv_encode(buf, sizeof(buf), NULL, 0, bid, 1);
+	assert_true(len > 0);
+	msg(c, 7, WIRE_INV, buf, len, 2 * MS);
+	rl_core_turn_end(c, 2 * MS);
+	expect_send(c, 7, WIRE_GETDATA, &IV, &R);
+	assert_int_equal(IV.ntx, 0);
+	assert_int_equal(IV.nblk, 1);
+	assert_memory_equal(IV.blk[0], bid, 32);
+	/* announced again meanwhile: no second request */
+	msg(c, 7, WIRE_INV, buf, len, 3 * MS);
+	rl_core_turn_end(c, 3 * MS);
+	expect_empty(c);
+	rl_core_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(test_compact_block),
 	    cmocka_unit_test(test_block_slots),
 	    cmocka_unit_test(test_block_relay_only),
+	    cmocka_unit_test(test_block_inv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
