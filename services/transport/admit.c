@@ -4,6 +4,7 @@
 #include "transport.h"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,12 @@
 #include "err.h"
 #include "log.h"
 
-void tp_addr_group(const struct sockaddr_storage *sa, ch_netgroup_mode_t mode, ch_netgroup_t *g)
+/* sa_ip: the address of sa as 16 bytes (IPv4 mapped) and its port. */
+static void sa_ip(const struct sockaddr_storage *sa, uint8_t ip[16], uint16_t *port_out)
 {
-	uint8_t ip[16] = {0};
 	uint16_t port = 0;
 
+	memset(ip, 0, 16);
 	if (sa->ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 		ip[10] = ip[11] = 0xff;
@@ -28,6 +30,15 @@ void tp_addr_group(const struct sockaddr_storage *sa, ch_netgroup_mode_t mode, c
 		memcpy(ip, &s6->sin6_addr, 16);
 		port = ntohs(s6->sin6_port);
 	}
+	*port_out = port;
+}
+
+void tp_addr_group(const struct sockaddr_storage *sa, ch_netgroup_mode_t mode, ch_netgroup_t *g)
+{
+	uint8_t ip[16];
+	uint16_t port;
+
+	sa_ip(sa, ip, &port);
 	ch_netgroup_of(ip, port, mode, g);
 }
 
@@ -180,7 +191,9 @@ static tp_peer_t *evict_one(tp_snap_t *s)
 		return NULL;
 	for (size_t i = 0; i < s->n; i++) {
 		tp_peer_t *p = s->list[i];
-		if (!p->inbound) /* every peer in the table is open */
+		/* every peer in the table is open; one already leaving frees
+		 * its slot anyway */
+		if (!p->inbound || atomic_load(&p->close_req))
 			continue;
 		c[n++] = (cand_t){.p = p,
 		                  .rtt = atomic_load(&p->rtt_us),
@@ -237,6 +250,62 @@ static tp_peer_t *evict_one(tp_snap_t *s)
 	return victim;
 }
 
+/* hs_slots: the counter slots of sa's address and group.  The address is
+ * the IP, or IP and port for loopback under netgroup auto (every local
+ * connection its own, as its group is); slots are a keyed hash, so two
+ * sources meet in one only by chance, which only makes the limit
+ * stricter. */
+static void hs_slots(tp_t *tp, const struct sockaddr_storage *sa, size_t *ia, size_t *ig)
+{
+	ch_netgroup_t ga, gg;
+	uint8_t h[crypto_shorthash_BYTES], ip[16];
+	uint16_t port;
+	uint64_t v;
+
+	sa_ip(sa, ip, &port);
+	ch_netgroup_of(ip, port, tp->lim.netgroup, &gg);
+	ch_netgroup_of(ip, port,
+	               tp->lim.netgroup == CH_NETGROUP_AUTO && ch_addr_class(ip) == CH_ADDR_LOOPBACK
+	                   ? CH_NETGROUP_AUTO
+	                   : CH_NETGROUP_ADDRESS,
+	               &ga);
+	crypto_shorthash(h, ga.b, sizeof(ga.b), tp->hs_key);
+	memcpy(&v, h, sizeof(v));
+	*ia = v % TP_HS_SLOTS;
+	crypto_shorthash(h, gg.b, sizeof(gg.b), tp->hs_key);
+	memcpy(&v, h, sizeof(v));
+	*ig = v % TP_HS_SLOTS;
+}
+
+void tp_hs_begin(tp_t *tp, const struct sockaddr_storage *sa, bool inbound)
+{
+	atomic_fetch_add(&tp->n_handshaking, 1);
+	if (inbound) {
+		size_t ia, ig;
+		hs_slots(tp, sa, &ia, &ig);
+		atomic_fetch_add(&tp->hs_addr[ia], 1);
+		atomic_fetch_add(&tp->hs_group[ig], 1);
+	}
+}
+
+void tp_hs_end(tp_t *tp, const struct sockaddr_storage *sa, bool inbound)
+{
+	atomic_fetch_sub(&tp->n_handshaking, 1);
+	if (inbound) {
+		size_t ia, ig;
+		hs_slots(tp, sa, &ia, &ig);
+		atomic_fetch_sub(&tp->hs_addr[ia], 1);
+		atomic_fetch_sub(&tp->hs_group[ig], 1);
+	}
+}
+
+/* hs_group_max: handshakes one address group may have in progress. */
+static int64_t hs_group_max(const tp_t *tp)
+{
+	int64_t m = tp->lim.max_handshakes / 4;
+	return m < TP_HS_PER_ADDR ? TP_HS_PER_ADDR : m;
+}
+
 int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, size_t cap)
 {
 	char ip[TP_ADDR_MAX];
@@ -248,6 +317,17 @@ int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, siz
 	if (atomic_load(&tp->n_handshaking) >= tp->lim.max_handshakes) {
 		snprintf(why, cap, "too many handshakes in progress (%lld)",
 		         (long long)tp->lim.max_handshakes);
+		return CH_EBUSY;
+	}
+	size_t ia, ig;
+	hs_slots(tp, sa, &ia, &ig);
+	if (atomic_load(&tp->hs_addr[ia]) >= TP_HS_PER_ADDR) {
+		snprintf(why, cap, "%d handshakes from %s in progress", TP_HS_PER_ADDR, ip);
+		return CH_EBUSY;
+	}
+	if ((int64_t)atomic_load(&tp->hs_group[ig]) >= hs_group_max(tp)) {
+		snprintf(why, cap, "%lld handshakes from the address group of %s in progress",
+		         (long long)hs_group_max(tp), ip);
 		return CH_EBUSY;
 	}
 	ch_netgroup_t g;
@@ -264,12 +344,31 @@ int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, siz
 		in++;
 		same += ch_netgroup_eq(&p->group, &g);
 	}
-	in += (size_t)atomic_load(&tp->n_handshaking);
 	if ((int64_t)same >= tp->lim.max_per_group) {
 		snprintf(why, cap, "address group of %s has %zu inbound peers (max-per-group %lld)",
 		         ip, same, (long long)tp->lim.max_per_group);
 		rc = CH_EBUSY;
-	} else if ((int64_t)in >= max_in) {
+	} else if ((int64_t)in >= max_in && !evict_one(s)) {
+		/* full: a newcomer may still try its handshake if someone could
+		 * make room; who leaves is decided once it has finished
+		 * (tp_admit_established), never for an unauthenticated socket */
+		snprintf(why, cap, "inbound full (%lld) and no peer to evict", (long long)max_in);
+		rc = CH_EBUSY;
+	}
+	rcu_read_unlock();
+	return rc;
+}
+
+int tp_admit_established(tp_t *tp, tp_peer_t *np, char *why, size_t cap)
+{
+	int64_t max_in = tp->lim.max_peers - tp->lim.max_outbound;
+	int rc = 0;
+	rcu_read_lock();
+	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	size_t in = 0;
+	for (size_t i = 0; i < s->n; i++)
+		in += s->list[i]->inbound && !atomic_load(&s->list[i]->close_req);
+	if ((int64_t)in >= max_in) {
 		tp_peer_t *victim = evict_one(s);
 		if (!victim) {
 			snprintf(why, cap, "inbound full (%lld) and no peer to evict",
@@ -277,10 +376,10 @@ int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, siz
 			rc = CH_EBUSY;
 		} else {
 			snprintf(victim->close_req_reason, sizeof(victim->close_req_reason),
-			         "evicted: inbound full, making room for %s", ip);
+			         "evicted: inbound full, making room for %s", np->addr);
 			atomic_store(&victim->close_req, true);
 			tp_worker_wake(victim->w);
-			CH_LOG_INFO("inbound full: evicting %s for %s", victim->addr, ip);
+			CH_LOG_INFO("inbound full: evicting %s for %s", victim->addr, np->addr);
 		}
 	}
 	rcu_read_unlock();

@@ -88,7 +88,7 @@ void tp_misbehave(tp_peer_t *p, int points, const char *fmt, ...)
 	if (score >= TP_BAN_SCORE) {
 		char ip[TP_ADDR_MAX];
 		tp_addr_format(&p->sa, ip, sizeof(ip), false);
-		tp_bans_add(tp->bans, ip, ch_wall_ms() + tp->lim.ban_ms, why);
+		tp_bans_add(tp->bans, ip, ch_wall_ms() + tp->lim.ban_ms, why, false);
 		atomic_fetch_add(&tp->c_banned, 1);
 		CH_LOG_WARN("banned %s for %llu s: %s", ip,
 		            (unsigned long long)(tp->lim.ban_ms / 1000), why);
@@ -327,12 +327,19 @@ static void peer_up(tp_peer_t *p, uint64_t now)
 		tp_conn_close(p, "feeler done");
 		return;
 	}
+	if (p->inbound) {
+		char why[160];
+		if (tp_admit_established(tp, p, why, sizeof(why)) != 0) {
+			tp_conn_close(p, why);
+			return;
+		}
+	}
 	p->state = TP_OPEN;
 	p->connected_ns = now;
 	p->connected_wall_ms = ch_wall_ms();
 	p->last_recv_ns = now;
 	p->ping_done_ns = now;
-	atomic_fetch_sub(&tp->n_handshaking, 1);
+	tp_hs_end(tp, &p->sa, p->inbound);
 	atomic_fetch_add(p->inbound ? &tp->n_inbound : &tp->n_outbound, 1);
 	if (tp_peertab_add(&tp->table, p) != 0) {
 		tp_conn_close(p, "peer table full");
@@ -842,6 +849,11 @@ tp_peer_t *tp_conn_new(tp_worker_t *w, const tp_newconn_t *nc)
 	p->handle = tp_handle_new(tp);
 	tp_addr_format(&p->sa, p->addr, sizeof(p->addr), true);
 	tp_addr_group(&p->sa, tp->lim.netgroup, &p->group);
+	{
+		char ip[TP_ADDR_MAX];
+		tp_addr_format(&p->sa, ip, sizeof(ip), false);
+		atomic_store(&p->score, tp_scores_take(tp->scores, ip, ch_wall_ms()));
+	}
 	atomic_store(&p->rtt_us, -1);
 	p->hs_deadline_ns = now + tp->lim.handshake_ms * 1000000ULL;
 	p->last_recv_ns = now;
@@ -1000,11 +1012,16 @@ void tp_conn_teardown(tp_peer_t *p)
 		CH_LOG_INFO("peer %s disconnected: %s", p->addr, p->close_reason);
 		emit(p, "peer_disconnected", p->close_reason, 0);
 	} else {
-		atomic_fetch_sub(&tp->n_handshaking, 1);
+		tp_hs_end(tp, &p->sa, p->inbound);
 		CH_LOG_INFO("connection %s closed before the handshake finished: %s", p->addr,
 		            p->close_reason);
 		if (!p->feeler_done) /* a feeler's success was reported already */
 			emit(p, "connection_failed", p->close_reason, 0);
+	}
+	{
+		char ip[TP_ADDR_MAX];
+		tp_addr_format(&p->sa, ip, sizeof(ip), false);
+		tp_scores_keep(tp->scores, ip, atomic_load(&p->score), ch_wall_ms());
 	}
 	epoll_ctl(p->w->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	close(p->fd);

@@ -226,9 +226,9 @@ static int dial(tp_t *tp, struct tp_target *t, bool manual)
 	                   .has_expect = t->has_pk};
 	memcpy(nc.expect_pk, t->pk, 32);
 	tp_worker_t *w = &tp->workers[tp->next_worker++ % tp->nworkers];
-	atomic_fetch_add(&tp->n_handshaking, 1);
+	tp_hs_begin(tp, &sa, false);
 	if (tp_worker_give(w, &nc) != 0) {
-		atomic_fetch_sub(&tp->n_handshaking, 1);
+		tp_hs_end(tp, &sa, false);
 		close(fd);
 		return CH_ENOMEM;
 	}
@@ -428,7 +428,7 @@ static void misbehave_from_relay(tp_t *tp, const ch_msg_misbehave_t *m)
 		if (score >= TP_BAN_SCORE) {
 			char ip[TP_ADDR_MAX];
 			tp_addr_format(&p->sa, ip, sizeof(ip), false);
-			tp_bans_add(tp->bans, ip, ch_wall_ms() + tp->lim.ban_ms, reason);
+			tp_bans_add(tp->bans, ip, ch_wall_ms() + tp->lim.ban_ms, reason, false);
 			atomic_fetch_add(&tp->c_banned, 1);
 			snprintf(p->close_req_reason, sizeof(p->close_req_reason), "banned: %s",
 			         reason);
@@ -541,9 +541,9 @@ static void on_accept(ch_svc_t *svc, void *arg, int fd, short revents)
 		int one = 1;
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		tp_newconn_t nc = {.fd = c, .inbound = true, .sa = sa, .salen = len};
-		atomic_fetch_add(&tp->n_handshaking, 1);
+		tp_hs_begin(tp, &sa, true);
 		if (tp_worker_give(&tp->workers[tp->next_worker++ % tp->nworkers], &nc) != 0) {
-			atomic_fetch_sub(&tp->n_handshaking, 1);
+			tp_hs_end(tp, &sa, true);
 			close(c);
 			continue;
 		}
@@ -868,7 +868,7 @@ static int cmd_ban(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_
 		ch_svc_set_error(svc, "'%s' is not an IP address", host);
 		return CH_EINVAL;
 	}
-	tp_bans_add(tp->bans, host, ch_wall_ms() + secs * 1000, "banned by the operator");
+	tp_bans_add(tp->bans, host, ch_wall_ms() + secs * 1000, "banned by the operator", true);
 	int n = for_matching(tp, host, close_one, "banned by the operator");
 	CH_LOG_INFO("operator banned %s for %llu s (%d peers disconnected)", host,
 	            (unsigned long long)secs, n);
@@ -963,8 +963,10 @@ static void write_counters(tp_t *tp, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "listen_port", tp->listen_port);
 	ch_mpw_kv_u64(w, "io_threads", (uint64_t)tp->nworkers);
 	ch_mpw_kv_u64(w, "pex_dropped", atomic_load(&tp->c_pmsg_dropped));
+	ch_mpw_kv_u64(w, "bans_refused", tp_bans_refused(tp->bans));
+	ch_mpw_kv_u64(w, "scores_remembered", tp_scores_count(tp->scores));
 }
-#define NCOUNTERS 16
+#define NCOUNTERS 18
 
 static int tp_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 {
@@ -978,6 +980,7 @@ static int tp_work(ch_svc_t *svc, void *user, uint64_t now)
 	rcu_quiescent_state(); /* QSBR: no RCU reference survives a loop turn */
 	int done = drain_relay(tp);
 	publish_events(tp);
+	tp_bans_flush(tp->bans, ch_wall_ms());
 	if (now - tp->last_dial_ns >= DIAL_EVERY_NS) {
 		tp->last_dial_ns = now;
 		dial_due(tp, now);
@@ -1031,7 +1034,11 @@ static int tp_init(ch_svc_t *svc, void **user)
 	rcu_register_thread();
 	if (tp_peertab_init(&tp->table) != 0)
 		return CH_ENOMEM;
+	randombytes_buf(tp->hs_key, sizeof(tp->hs_key));
 	tp->bans = tp_bans_open(cfg->datadir);
+	tp->scores = tp_scores_new();
+	if (!tp->scores)
+		return CH_ENOMEM;
 	if (!tp->bans)
 		return CH_ENOMEM;
 	/* every peer of an earlier transport is gone: tell relay first */
@@ -1075,6 +1082,7 @@ static void tp_fini(ch_svc_t *svc, void *user)
 	rcu_thread_online();
 	tp_peertab_fini(&tp->table);
 	tp_bans_close(&tp->bans);
+	tp_scores_destroy(&tp->scores);
 	ch_svc_unwatch(svc, tp->main_evfd);
 	close(tp->main_evfd);
 	ch_identity_wipe(&tp->ident);

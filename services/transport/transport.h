@@ -53,6 +53,8 @@
 #define TP_OUT_HARD      (8u << 20)
 #define TP_SLOW_POINTS   10  /* a peer disconnected for not reading what it is sent */
 #define TP_BAN_SCORE     100 /* misbehaviour points that get an address banned */
+#define TP_HS_PER_ADDR   4    /* inbound handshakes in progress per address */
+#define TP_HS_SLOTS      1024 /* counters those are kept in */
 #define TP_PING_EVERY_NS (15 * 1000000000ULL)
 #define TP_SEEN_MAX      64 /* remembered outbound targets to redial */
 /* Peer exchange frames (GETPEERS, PEERS) go to discovery through PUB:
@@ -172,11 +174,37 @@ tp_peer_t *tp_peertab_find(tp_snap_t *s, uint64_t handle);
 int tp_peertab_add(tp_peertab_t *t, tp_peer_t *p);
 int tp_peertab_del(tp_peertab_t *t, tp_peer_t *p);
 
+/* Remembered scores (scores.c): a closed connection's points, per ban key,
+ * halving every TP_SCORE_HALF_LIFE_MS, given to the next connection. */
+#define TP_SCORES_MAX         4096
+#define TP_SCORE_HALF_LIFE_MS (30.0 * 60 * 1000)
+typedef struct tp_scores tp_scores_t;
+tp_scores_t *tp_scores_new(void);
+void tp_scores_destroy(tp_scores_t **s);
+/* tp_scores_take: the remembered (decayed) points of ip, forgotten from the
+ * table (the connection carries them now); 0 if none. */
+int32_t tp_scores_take(tp_scores_t *s, const char *ip, uint64_t now_wall_ms);
+/* tp_scores_keep: remembers points of ip at a connection's end. */
+void tp_scores_keep(tp_scores_t *s, const char *ip, int32_t points, uint64_t now_wall_ms);
+size_t tp_scores_count(tp_scores_t *s);
+
 /* Bans (bans.c): by address (no port), persisted in DATADIR/bans.dat. */
 typedef struct tp_bans tp_bans_t;
 tp_bans_t *tp_bans_open(const char *datadir);
 void tp_bans_close(tp_bans_t **b);
-int tp_bans_add(tp_bans_t *b, const char *ip, uint64_t until_wall_ms, const char *reason);
+/* tp_bans_add: bans ip (its key: tp_ban_key) until then.  A ban the node
+ * gives itself (manual false) is refused with CH_ENOMEM when the list is
+ * full; the operator's replaces the automatic ban expiring first. */
+int tp_bans_add(tp_bans_t *b, const char *ip, uint64_t until_wall_ms, const char *reason,
+                bool manual);
+/* tp_bans_flush: writes bans.dat if bans changed and the last write is a
+ * second old (main loop). */
+void tp_bans_flush(tp_bans_t *b, uint64_t now_wall_ms);
+/* tp_bans_refused: automatic bans refused because the list was full. */
+uint64_t tp_bans_refused(tp_bans_t *b);
+/* tp_ban_key: what a ban of ip covers: the IPv4 address, or the /64 of an
+ * IPv6 address ("2001:db8::/64"). */
+void tp_ban_key(const char *ip, char *out, size_t cap);
 int tp_bans_del(tp_bans_t *b, const char *ip);
 bool tp_bans_check(tp_bans_t *b, const char *ip, uint64_t now_wall_ms);
 /* tp_bans_list: calls fn for each live ban. */
@@ -267,6 +295,7 @@ struct tp {
 
 	tp_peertab_t table;
 	tp_bans_t *bans;
+	tp_scores_t *scores;
 
 	uint64_t handle_base;
 	_Atomic uint64_t handle_next;
@@ -280,6 +309,9 @@ struct tp {
 	bool ring_reset_sent;
 
 	_Atomic int32_t n_inbound, n_outbound, n_handshaking;
+	/* inbound handshakes in progress by keyed hash of address and group */
+	_Atomic uint16_t hs_addr[TP_HS_SLOTS], hs_group[TP_HS_SLOTS];
+	uint8_t hs_key[16];
 
 	pthread_mutex_t ev_lock;
 	tp_event_t evq[TP_EVQ_MAX];
@@ -330,7 +362,19 @@ void tp_misbehave(tp_peer_t *p, int points, const char *fmt, ...)
 /* admit.c (main thread and workers) */
 void tp_addr_group(const struct sockaddr_storage *sa, ch_netgroup_mode_t mode, ch_netgroup_t *g);
 void tp_addr_format(const struct sockaddr_storage *sa, char *out, size_t cap, bool with_port);
+/* tp_admit_inbound: whether an accepted socket may start its handshake:
+ * not banned, handshake slots free (in all, TP_HS_PER_ADDR per address and
+ * max-handshakes/4 per address group), its group under max-per-group, and
+ * inbound not full or someone evictable.  Evicts nobody. */
 int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, size_t cap);
+/* tp_admit_established: an inbound peer finished its handshake; if inbound
+ * is full another is evicted for it (Bitcoin Core's rules), or, with no
+ * one evictable, CH_EBUSY: the newcomer is closed. */
+int tp_admit_established(tp_t *tp, tp_peer_t *p, char *why, size_t cap);
+/* tp_hs_begin / tp_hs_end: a connection enters or leaves its handshake
+ * (the counters behind max-handshakes and the per-address limits). */
+void tp_hs_begin(tp_t *tp, const struct sockaddr_storage *sa, bool inbound);
+void tp_hs_end(tp_t *tp, const struct sockaddr_storage *sa, bool inbound);
 void tp_event_push(tp_t *tp, const tp_event_t *ev);
 /* tp_pmsg_push: queues a peer exchange frame for PUB (copies payload);
  * false if the queue is full or memory ran out (counted, dropped). */

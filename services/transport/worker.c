@@ -52,7 +52,7 @@ static void take_inbox(tp_worker_t *w)
 			tp_peer_t **v = realloc(w->peers, c * sizeof(*v));
 			if (!v) {
 				close(in[i].fd);
-				atomic_fetch_sub(&w->tp->n_handshaking, 1);
+				tp_hs_end(w->tp, &in[i].sa, in[i].inbound);
 				continue;
 			}
 			w->peers = v;
@@ -61,7 +61,7 @@ static void take_inbox(tp_worker_t *w)
 		tp_peer_t *p = tp_conn_new(w, &in[i]);
 		if (!p) {
 			close(in[i].fd);
-			atomic_fetch_sub(&w->tp->n_handshaking, 1);
+			tp_hs_end(w->tp, &in[i].sa, in[i].inbound);
 			continue;
 		}
 		w->peers[w->npeers++] = p;

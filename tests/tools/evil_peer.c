@@ -8,6 +8,7 @@
  * (capture: evil_peer capture HOST PORT --lport LISTENPORT --out FILE)
  * MODE: garbage | slowloris | truncated | wrongnet | oldversion | oversized
  *       | badcrc | badtag | pingflood | unknowntype | txflood | refused | hold
+ *       | hsflood (--count connections that never start a handshake)
  *       | capture | peerflood (listens on HOST PORT; answers GETPEERS with
  *       --count addresses of one /16) | peersflood (--count unsolicited PEERS)
  *       relay messages after the handshake (docs/protocol.md section 3):
@@ -282,6 +283,35 @@ done:
 	fclose(out);
 	printf("capture: %llu bytes\n", (unsigned long long)bytes);
 	return bytes > 0 ? 0 : 1;
+}
+
+/* run_hsflood: opens --count connections from --src and never starts a
+ * handshake, holding them --secs seconds; prints how many the node still
+ * kept open after one second (the others it refused at once). */
+static int run_hsflood(void)
+{
+	int *fd = calloc((size_t)count, sizeof(int));
+	int open_n = 0;
+	for (int i = 0; i < count; i++)
+		fd[i] = dial();
+	usleep(1000000);
+	for (int i = 0; i < count; i++) {
+		if (fd[i] < 0)
+			continue;
+		struct pollfd p = {.fd = fd[i], .events = POLLIN};
+		char c;
+		bool closed = poll(&p, 1, 0) > 0 && recv(fd[i], &c, 1, MSG_DONTWAIT) <= 0;
+		open_n += !closed;
+	}
+	printf("hsflood: %d of %d still open\n", open_n, count);
+	fflush(stdout);
+	if (secs > 1)
+		sleep((unsigned)secs - 1);
+	for (int i = 0; i < count; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	free(fd);
+	return 0;
 }
 
 static int run_hold(void)
@@ -898,6 +928,8 @@ int main(int argc, char **argv)
 		return run_peerflood();
 	if (!strcmp(mode, "neverread"))
 		return run_neverread();
+	if (!strcmp(mode, "hsflood"))
+		return run_hsflood();
 	sess_t s = {0};
 	char pl[1024];
 	uint8_t f[2048];
