@@ -6,8 +6,6 @@
  * back by the client's decoder (common/ctl.c), and so is the input itself
  * taken as a reply. */
 #include "../common/ctlsock.c"
-/* ctlsock.h and ctl.h both name their path bound CH_CTL_PATH_MAX */
-#undef CH_CTL_PATH_MAX
 #include "ctl.h"
 #include "fuzz.h"
 #include "mpjson.h"
