@@ -28,6 +28,7 @@
 #include "err.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "node_config.h"
 #include "node_layout.h"
 #include "supervisor.h"
@@ -58,6 +59,7 @@ typedef struct node {
 	int exit_status;
 	char **svc_argv;
 	char **svc_envp;
+	ch_metrics_t *metrics; /* NULL: metrics-listen not set */
 } node_t;
 
 /* node_set_state: the only place the node's state changes; logs and
@@ -462,6 +464,7 @@ static void node_loop(node_t *n)
 
 static void node_cleanup(node_t *n)
 {
+	ch_metrics_stop(&n->metrics);
 	for (int i = 0; i < CH_RING_COUNT; i++) {
 		shm_ring_leave(&n->observe[i]);
 		for (int j = 0; j < 2; j++)
@@ -574,6 +577,15 @@ int main(int argc, char **argv)
 		datadir_unlock(n->datadir, n->lock_fd);
 		return status;
 	}
+	if (n->cfg.metrics_listen.port &&
+	    (rc = ch_metrics_start(&n->metrics, &n->cfg.metrics_listen, n->datadir, err,
+	                           sizeof(err))) != 0) {
+		/* an address in use or not ours is a configuration problem */
+		status = fail(n, report_fd, rc == CH_EINVAL ? CH_EXIT_FATAL : 1, err);
+		node_cleanup(n);
+		datadir_unlock(n->datadir, n->lock_fd);
+		return status;
+	}
 	if (setup_signals(n) != 0) {
 		status = fail(n, report_fd, 1, "cannot set up signal handling");
 		node_cleanup(n);
@@ -598,6 +610,8 @@ int main(int argc, char **argv)
 	ch_hex_encode(id, sizeof(id), n->ident.id, sizeof(n->ident.id));
 	CH_LOG_INFO("chorusd %s starting: datadir %s, network %s, node id %s, shm %s",
 	            CHORUS_VERSION, n->datadir, n->cfg.network, id, n->shm_name);
+	if (n->metrics)
+		CH_LOG_INFO("metrics at http://%s/metrics", n->cfg.metrics_listen.str);
 	n->sup.on_event = on_sup_event;
 	n->sup.event_arg = n;
 	node_set_state(n, CH_NODE_STARTING);
