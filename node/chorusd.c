@@ -577,17 +577,19 @@ int main(int argc, char **argv)
 		datadir_unlock(n->datadir, n->lock_fd);
 		return status;
 	}
-	if (n->cfg.metrics_listen.port &&
-	    (rc = ch_metrics_start(&n->metrics, &n->cfg.metrics_listen, n->datadir, err,
-	                           sizeof(err))) != 0) {
-		/* an address in use or not ours is a configuration problem */
-		status = fail(n, report_fd, rc == CH_EINVAL ? CH_EXIT_FATAL : 1, err);
+	if (setup_signals(n) != 0) {
+		status = fail(n, report_fd, 1, "cannot set up signal handling");
 		node_cleanup(n);
 		datadir_unlock(n->datadir, n->lock_fd);
 		return status;
 	}
-	if (setup_signals(n) != 0) {
-		status = fail(n, report_fd, 1, "cannot set up signal handling");
+	if (n->cfg.metrics_listen.port &&
+	    (rc = ch_metrics_start(&n->metrics, &n->cfg.metrics_listen, n->datadir, err,
+	                           sizeof(err))) != 0) {
+		/* an address in use or not ours is a configuration problem.
+		 * Started after setup_signals: its thread inherits the blocked
+		 * mask, so SIGCHLD and SIGTERM still reach the signalfd. */
+		status = fail(n, report_fd, rc == CH_EINVAL ? CH_EXIT_FATAL : 1, err);
 		node_cleanup(n);
 		datadir_unlock(n->datadir, n->lock_fd);
 		return status;

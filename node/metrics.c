@@ -19,7 +19,7 @@
 #include "node_layout.h"
 #include "prom.h"
 
-#define NSRC 5 /* chorusd, then the services in ch_svc_names order */
+#define NSRC     5 /* chorusd, then the services in ch_svc_names order */
 #define SRC_NODE 0
 /* The largest reply accepted from one process. */
 #define REPLY_MAX (1u << 20)
@@ -172,7 +172,7 @@ static bool proc_stat(long pid, double *cpu_s, double *rss_bytes)
 
 /* ---------------------------------------------------------------- writing */
 
-#define L0 NULL
+#define L0       NULL
 #define L1(n, v) (&(prom_labels_t){.name = {n}, .value = {v}})
 
 /* A plain value of one source, one sample without labels. */
@@ -187,8 +187,7 @@ typedef struct scalar {
 #define MP 4
 
 static const scalar_t scalars[] = {
-    {TP, "handshaking", "chorus_transport_handshaking", "gauge",
-     "connections in the handshake"},
+    {TP, "handshaking", "chorus_transport_handshaking", "gauge", "connections in the handshake"},
     {TP, "bans", "chorus_transport_banned_addresses", "gauge", "addresses banned now"},
     {TP, "accepted", "chorus_transport_connections_accepted_total", "counter",
      "inbound connections accepted"},
@@ -231,8 +230,7 @@ static const scalar_t scalars[] = {
     {RL, "req_timeouts", "chorus_relay_request_timeouts_total", "counter",
      "GETDATA requests that timed out"},
     {RL, "blocks_in", "chorus_relay_blocks_received_total", "counter", "blocks from peers"},
-    {RL, "blocks_accepted", "chorus_relay_blocks_accepted_total", "counter",
-     "blocks accepted"},
+    {RL, "blocks_accepted", "chorus_relay_blocks_accepted_total", "counter", "blocks accepted"},
     {RL, "misbehave_reports", "chorus_relay_misbehaviour_reports_total", "counter",
      "misbehaviour reports relay sent to transport"},
     {MP, "count", "chorus_mempool_transactions", "gauge", "transactions in the pool"},
@@ -249,10 +247,8 @@ static const scalar_t scalars[] = {
     {DS, "dht_item_bytes", "chorus_dht_item_bytes", "gauge", "bytes of the items stored"},
     {DS, "dht_peers", "chorus_dht_stored_peers", "gauge", "peer announcements stored"},
     {DS, "dht_lookups_running", "chorus_dht_lookups_running", "gauge", "lookups in progress"},
-    {DS, "dht_lookups_started", "chorus_dht_lookups_started_total", "counter",
-     "lookups started"},
-    {DS, "dht_lookups_done", "chorus_dht_lookups_completed_total", "counter",
-     "lookups completed"},
+    {DS, "dht_lookups_started", "chorus_dht_lookups_started_total", "counter", "lookups started"},
+    {DS, "dht_lookups_done", "chorus_dht_lookups_completed_total", "counter", "lookups completed"},
     {DS, "dht_lookups_timed_out", "chorus_dht_lookups_timed_out_total", "counter",
      "lookups that ran out of time"},
     {DS, "dht_pkts_in", "chorus_dht_packets_received_total", "counter", "DHT datagrams in"},
@@ -267,8 +263,7 @@ static const scalar_t scalars[] = {
     {DS, "outbound", "chorus_discovery_outbound_peers", "gauge",
      "outbound connections discovery counts toward its target"},
     {DS, "dials", "chorus_discovery_dials_total", "counter", "dials discovery asked for"},
-    {DS, "dial_failed", "chorus_discovery_dial_failures_total", "counter",
-     "dials that failed"},
+    {DS, "dial_failed", "chorus_discovery_dial_failures_total", "counter", "dials that failed"},
 };
 
 static void write_scalars(prom_t *p, const gather_t *g)
@@ -353,12 +348,14 @@ static void write_node(prom_t *p, const gather_t *g)
 			const prom_labels_t *l = L1("service", ch_svc_names[i]);
 			if (f == 0) {
 				prom_u64(p, fam[f].name, l,
-				         strcmp(str(get(e, "state"), st, sizeof(st)), "ready") == 0);
+				         strcmp(str(get(e, "state"), st, sizeof(st)), "ready") ==
+				             0);
 			} else if (f == 1 && num(get(e, "restarts"), &v)) {
 				prom_f64(p, fam[f].name, l, v);
 			} else if (f == 2 && num(get(e, "pid"), &pid) && pid > 0 &&
 			           num(get(e, "uptime_ms"), &v)) {
-				prom_f64(p, fam[f].name, l, (double)(int64_t)(g->now_s - v / 1000.0));
+				prom_f64(p, fam[f].name, l,
+				         (double)(int64_t)(g->now_s - v / 1000.0));
 			} else if (f == 3 && str(get(e, "last_exit"), a, sizeof(a))[0]) {
 				prom_u64(p, fam[f].name,
 				         &(prom_labels_t){.name = {"service", "status"},
@@ -403,8 +400,7 @@ static void write_rings(prom_t *p, const gather_t *g)
 	static const struct {
 		const char *key, *name, *type, *help;
 	} fam[] = {
-	    {"depth", "chorus_ring_depth_bytes", "gauge",
-	     "bytes published and not yet consumed"},
+	    {"depth", "chorus_ring_depth_bytes", "gauge", "bytes published and not yet consumed"},
 	    {"records", "chorus_ring_records", "gauge", "records published and not yet consumed"},
 	    {"size", "chorus_ring_size_bytes", "gauge", "the ring's data area"},
 	    {"stalls", "chorus_ring_stalls_total", "counter",
@@ -417,8 +413,8 @@ static void write_rings(prom_t *p, const gather_t *g)
 			double v;
 			const msgpack_object *r = &a->via.array.ptr[i];
 			if (num(get(r, fam[f].key), &v))
-				prom_f64(p, fam[f].name, L1("ring", str(get(r, "name"), rn, sizeof(rn))),
-				         v);
+				prom_f64(p, fam[f].name,
+				         L1("ring", str(get(r, "name"), rn, sizeof(rn))), v);
 		}
 	}
 }
@@ -453,7 +449,8 @@ static void write_transport(prom_t *p, const gather_t *g)
 			double x;
 			if (v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size == 4 &&
 			    num(&v->via.array.ptr[f], &x))
-				prom_f64(p, fam[f].name, L1("type", key_str(t, i, ty, sizeof(ty))), x);
+				prom_f64(p, fam[f].name, L1("type", key_str(t, i, ty, sizeof(ty))),
+				         x);
 		}
 	}
 }
@@ -544,8 +541,8 @@ static void write_dht(prom_t *p, const gather_t *g)
 			double x;
 			if (v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size == 2 &&
 			    num(&v->via.array.ptr[f], &x))
-				prom_f64(p, fam[f].name, L1("method", key_str(q, i, mn, sizeof(mn))),
-				         x);
+				prom_f64(p, fam[f].name,
+				         L1("method", key_str(q, i, mn, sizeof(mn))), x);
 		}
 	}
 }
@@ -578,8 +575,8 @@ int ch_metrics_render(void *zctx, const char *datadir, char **out, size_t *len)
 
 /* ---------------------------------------------------------------- HTTP */
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
-                             void *body, size_t len, enum MHD_ResponseMemoryMode mode)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type, void *body,
+                             size_t len, enum MHD_ResponseMemoryMode mode)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
 	if (!r) {
