@@ -110,5 +110,15 @@ curl -sf -o "$T/m2.txt" "$URL" || fail "GET /metrics failed"
 check_exposition "$T/m2.txt" || fail "malformed exposition after a restart"
 ok "relay killed: restarts_total 1, last exit signal 9, start time $old -> $new"
 
+# the metrics address is taken (by a): a second node refuses to start
+mkdir -p "$T/b"
+"$CHORUSD" --datadir "$T/b" --foreground --listen 127.0.0.1:$((PORT_BASE + 3)) \
+	--metrics-listen 127.0.0.1:$MPORT >"$T/b.out" 2>&1
+rc=$?
+[ $rc -eq 78 ] || fail "a taken metrics address: exit $rc, not 78"
+grep -q "metrics-listen 127.0.0.1:$MPORT: Address already in use" "$T/b.out" ||
+	fail "no reason given: $(cat "$T/b.out")"
+ok "a taken metrics-listen address is refused (exit 78, reason given)"
+
 kill -TERM "$PID_a"; wait "$PID_a" || fail "stopping a failed"
 ok "metrics over HTTP"
