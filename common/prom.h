@@ -7,8 +7,8 @@
  * name/value pairs; values are escaped here (backslash, double quote,
  * newline).  The buffer grows as needed; an allocation failure is sticky
  * and reported by prom_ok. */
-#ifndef CH_NODE_PROM_H
-#define CH_NODE_PROM_H
+#ifndef CH_PROM_H
+#define CH_PROM_H
 
 #include <stdbool.h>
 #include <stddef.h>
