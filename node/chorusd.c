@@ -122,7 +122,7 @@ static void write_services(node_t *n, ch_mpw_t *w)
 		char how[64];
 		ch_wait_status_text(c->last_status, how, sizeof(how));
 		uint64_t spawned = atomic_load(&c->ctl->spawned_wall_ms);
-		ch_mpw_map(w, 6);
+		ch_mpw_map(w, 7);
 		ch_mpw_kv_str(w, "name", c->name);
 		ch_mpw_kv_u64(w, "pid", (uint64_t)(c->pid > 0 ? c->pid : 0));
 		ch_mpw_kv_str(w, "state", ch_sup_state_name(c->state));
@@ -130,6 +130,9 @@ static void write_services(node_t *n, ch_mpw_t *w)
 		              c->pid > 0 && now_wall > spawned ? now_wall - spawned : 0);
 		ch_mpw_kv_u64(w, "restarts", c->restarts);
 		ch_mpw_kv_str(w, "last_exit", how);
+		/* wall ms of the running process's start (0: none): exact, so
+		 * a scraper sees it change only when the process does */
+		ch_mpw_kv_u64(w, "started_ms", c->pid > 0 ? spawned : 0);
 	}
 }
 
@@ -148,11 +151,12 @@ static int cmd_status(node_t *n, ch_mpw_t *out)
 	char id[2 * CH_NODE_ID_LEN + 1], pk[65];
 	ch_hex_encode(id, sizeof(id), n->ident.id, sizeof(n->ident.id));
 	ch_hex_encode(pk, sizeof(pk), n->ident.pk.b, sizeof(n->ident.pk.b));
-	ch_mpw_map(out, 11);
+	ch_mpw_map(out, 12);
 	ch_mpw_kv_str(out, "service", "chorusd");
 	ch_mpw_kv_u64(out, "pid", (uint64_t)getpid());
 	ch_mpw_kv_str(out, "state", ch_node_state_name(n->state));
 	ch_mpw_kv_u64(out, "uptime_ms", (ch_mono_ns() - n->started_ns) / 1000000);
+	ch_mpw_kv_u64(out, "started_ms", n->ctl->started_wall_ms);
 	ch_mpw_kv_str(out, "version", CHORUS_VERSION);
 	ch_mpw_kv_str(out, "datadir", n->datadir);
 	ch_mpw_kv_str(out, "network", n->cfg.network);

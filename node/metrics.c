@@ -35,7 +35,6 @@ typedef struct gather {
 	ch_mpr_t r[NSRC];
 	const msgpack_object *root[NSRC]; /* the result map, NULL: no answer */
 	const char *name[NSRC];
-	double now_s; /* wall clock of the scrape */
 } gather_t;
 
 /* ---------------------------------------------------------------- reading */
@@ -129,7 +128,6 @@ static void gather(gather_t *g, void *zctx, const char *datadir)
 		    rep.result->type == MSGPACK_OBJECT_MAP)
 			g->root[i] = rep.result;
 	}
-	g->now_s = (double)ch_wall_ms() / 1000.0;
 }
 
 static void gather_free(gather_t *g)
@@ -317,12 +315,11 @@ static void write_node(prom_t *p, const gather_t *g)
 	            "1 when chorusd is running with every service ready");
 	prom_u64(p, "chorus_node_running", L0,
 	         strcmp(str(get(n, "state"), st, sizeof(st)), "running") == 0);
-	double up;
-	if (num(get(n, "uptime_ms"), &up)) {
+	double started;
+	if (num(get(n, "started_ms"), &started)) {
 		prom_family(p, "chorus_node_start_time_seconds", "gauge",
 		            "when chorusd started, seconds since the epoch");
-		prom_f64(p, "chorus_node_start_time_seconds", L0,
-		         (double)(int64_t)(g->now_s - up / 1000.0));
+		prom_f64(p, "chorus_node_start_time_seconds", L0, started / 1000.0);
 	}
 
 	/* per service, from chorusd's table (which outlives the services) */
@@ -353,9 +350,8 @@ static void write_node(prom_t *p, const gather_t *g)
 			} else if (f == 1 && num(get(e, "restarts"), &v)) {
 				prom_f64(p, fam[f].name, l, v);
 			} else if (f == 2 && num(get(e, "pid"), &pid) && pid > 0 &&
-			           num(get(e, "uptime_ms"), &v)) {
-				prom_f64(p, fam[f].name, l,
-				         (double)(int64_t)(g->now_s - v / 1000.0));
+			           num(get(e, "started_ms"), &v) && v > 0) {
+				prom_f64(p, fam[f].name, l, v / 1000.0);
 			} else if (f == 3 && str(get(e, "last_exit"), a, sizeof(a))[0]) {
 				prom_u64(p, fam[f].name,
 				         &(prom_labels_t){.name = {"service", "status"},

@@ -87,7 +87,8 @@ static void test_histo(void **state)
 		sum += h.bucket[i];
 	assert_int_equal(sum, h.count);
 	assert_int_equal(h.sum_ns, 2 * ch_histo_bounds_ns[0] + 1 +
-	                               2 * ch_histo_bounds_ns[CH_HISTO_NB - 1] + 1 + UINT64_MAX / 4);
+	                               2 * ch_histo_bounds_ns[CH_HISTO_NB - 1] + 1 +
+	                               UINT64_MAX / 4);
 }
 
 int main(void)
