@@ -109,6 +109,22 @@ curl -sf -o "$T/m2.txt" "$URL" || fail "GET /metrics failed"
 check_exposition "$T/m2.txt" || fail "malformed exposition after a restart"
 ok "relay killed: restarts_total 1, last exit signal 9, start time $old -> $new"
 
+# a hung service (SIGSTOP): the scrape still completes, without it; chorusd
+# answers its command socket during such a scrape and, still supervising,
+# kills the silent relay and restarts it
+kill -STOP "$(svc_pid a relay)"
+curl -sf -o "$T/m3.txt" "$URL" &
+CURL_PID=$!
+ctl a status >/dev/null || fail "chorusd did not answer during a scrape"
+wait "$CURL_PID" || fail "the scrape with a hung relay failed"
+grep -qx 'chorus_service_up{service="relay"} 0' "$T/m3.txt" || fail "a hung relay is reported up"
+grep -qx 'chorus_service_up{service="mempool"} 1' "$T/m3.txt" || fail "mempool not up beside a hung relay"
+check_exposition "$T/m3.txt" || fail "malformed exposition with a hung relay"
+wait_until 20 metric_is 'chorus_service_restarts_total{service="relay"}' 2 ||
+	fail "the stopped relay was not restarted"
+wait_until 10 metric_is 'chorus_service_up{service="relay"}' 1 || fail "relay not back"
+ok "a hung relay: scrape completes with relay up 0, chorusd answers meanwhile, restarts it"
+
 # the metrics address is taken (by a): a second node refuses to start
 mkdir -p "$T/b"
 "$CHORUSD" --datadir "$T/b" --foreground --listen 127.0.0.1:$((PORT_BASE + 3)) \
