@@ -115,6 +115,7 @@ static dht_net_t *build(uint32_t n)
 		 * in microseconds, so a 100 ms soft timeout is generous */
 		c.store.max_items_per_ip = 100000;
 		c.max_qps = 1000000;
+		c.max_qps_addr = c.max_qps_group = 0;
 		c.soft_timeout_ms = 100;
 		if (dht_net_add(net, &c, ip, 0, NULL, i == 0 ? &boot : NULL) != 0) {
 			dht_net_destroy(&net);

@@ -62,8 +62,7 @@ ch_addr_class_t ch_addr_class(const uint8_t ip[16])
 	return CH_ADDR_PUBLIC;
 }
 
-void ch_netgroup_of(const uint8_t ip[16], uint16_t port, ch_netgroup_mode_t mode,
-                    ch_netgroup_t *g)
+void ch_netgroup_of(const uint8_t ip[16], uint16_t port, ch_netgroup_mode_t mode, ch_netgroup_t *g)
 {
 	bool v4 = is_v4(ip);
 	ch_addr_class_t cls = ch_addr_class(ip);
@@ -107,14 +106,16 @@ const char *ch_netgroup_str(const ch_netgroup_t *g, char *buf, size_t cap)
 		snprintf(buf, cap, "%u.%u", b[1], b[2]);
 		break;
 	case TAG_V6_PREFIX:
-		snprintf(buf, cap, "%x:%x", (unsigned)(b[1] << 8 | b[2]), (unsigned)(b[3] << 8 | b[4]));
+		snprintf(buf, cap, "%x:%x", (unsigned)(b[1] << 8 | b[2]),
+		         (unsigned)(b[3] << 8 | b[4]));
 		break;
 	case TAG_V4_ADDR:
 	case TAG_V4_ADDR_PORT:
 		snprintf(buf, cap, "%u.%u.%u.%u", b[1], b[2], b[3], b[4]);
 		if (b[0] == TAG_V4_ADDR_PORT) {
 			size_t n = strlen(buf);
-			snprintf(buf + n, cap > n ? cap - n : 0, ":%u", (unsigned)(b[5] << 8 | b[6]));
+			snprintf(buf + n, cap > n ? cap - n : 0, ":%u",
+			         (unsigned)(b[5] << 8 | b[6]));
 		}
 		break;
 	case TAG_V6_ADDR:

@@ -54,8 +54,7 @@ int ch_netgroup_mode_parse(const char *s, ch_netgroup_mode_t *out);
 ch_addr_class_t ch_addr_class(const uint8_t ip[16]);
 
 /* ch_netgroup_of: the group of ip (16 bytes) and port under mode. */
-void ch_netgroup_of(const uint8_t ip[16], uint16_t port, ch_netgroup_mode_t mode,
-                    ch_netgroup_t *g);
+void ch_netgroup_of(const uint8_t ip[16], uint16_t port, ch_netgroup_mode_t mode, ch_netgroup_t *g);
 
 /* ch_netgroup_eq: the same group. */
 bool ch_netgroup_eq(const ch_netgroup_t *a, const ch_netgroup_t *b);

@@ -143,6 +143,31 @@ bool ab_addr_valid(const ab_addr_t *a)
 	return memcmp(a->ip, zero, 16) != 0 && a->ip[0] != 0xff;
 }
 
+/* bad_port: ports of services a node must not be made to connect to. */
+static bool bad_port(uint16_t port)
+{
+	static const uint16_t ports[] = {1080, 1433, 1521, 1723, 2049,  3128,  3306, 3389, 5060,
+	                                 5061, 5432, 5900, 6000, 6379,  6665,  6666, 6667, 6668,
+	                                 6669, 6697, 9200, 9300, 10080, 11211, 27017};
+
+	if (port < 1024)
+		return true;
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+bool ab_addr_from_peer_ok(const ab_addr_t *a, const ab_addr_t *src)
+{
+	ch_addr_class_t cls;
+
+	if (!ab_addr_valid(a) || bad_port(a->port))
+		return false;
+	cls = ch_addr_class(a->ip);
+	return cls == CH_ADDR_PUBLIC || cls == ch_addr_class(src->ip);
+}
+
 /* ab_group_of / ab_group_eq / ab_group_str: common/netgroup's groups. */
 void ab_group_of(const ab_addr_t *a, ch_netgroup_mode_t mode, ab_group_t *g)
 {

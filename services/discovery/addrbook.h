@@ -130,6 +130,14 @@ bool ab_addr_eq(const ab_addr_t *a, const ab_addr_t *b);
  * networks and LANs run on them). */
 bool ab_addr_valid(const ab_addr_t *a);
 
+/* ab_addr_from_peer_ok: whether an address that src (a peer, a DHT node)
+ * told us may enter the book, so a peer cannot make the node probe
+ * services it should not: never a well-known service port (below 1024, and
+ * the usual database, cache, proxy, remote-desktop, mail and IRC ports);
+ * a loopback or private address only from a source of the same class (a
+ * local or private testnet; common/netgroup.h's classes). */
+bool ab_addr_from_peer_ok(const ab_addr_t *a, const ab_addr_t *src);
+
 /* ab_group_of / ab_group_eq / ab_group_str: the group of an address
  * ("127.10" for IPv4, "2001:db8" for IPv6). */
 void ab_group_of(const ab_addr_t *a, ch_netgroup_mode_t mode, ab_group_t *g);

@@ -38,6 +38,9 @@ void dht_config_default(dht_config_t *c)
 	c->req_timeout_ms = 2000;
 	c->lookup_timeout_ms = 20000;
 	c->max_qps = 5000;
+	c->max_qps_addr = 20;
+	c->max_qps_group = 100;
+	c->src_slots = 1024;
 	dht_st_limits_default(&c->store);
 	memcpy(c->version, "CH01", 5);
 }
@@ -78,6 +81,13 @@ dht_t *dht_new(const dht_config_t *cfg, uint64_t now)
 	}
 	dht_st_init(&d->st, cfg->id, &d->cfg.store);
 	dht_rand(d, d->secret, sizeof(d->secret));
+	{
+		uint8_t qkey[16];
+
+		dht_rand(d, qkey, sizeof(qkey));
+		dht_ql_init(&d->ql, d->cfg.src_slots, d->cfg.max_qps_addr, d->cfg.max_qps_group,
+		            qkey);
+	}
 	dht_rand(d, &d->next_lk_id, sizeof(d->next_lk_id));
 	d->next_lk_id = (d->next_lk_id & 0xffffff) + 1;
 	d->rotated_at = now;
@@ -103,6 +113,7 @@ void dht_destroy(dht_t **dp)
 	for (uint32_t i = 0; i < d->nown; i++)
 		free(d->own[i]);
 	free(d->reqs);
+	dht_ql_free(&d->ql);
 	dht_rt_free(&d->rt);
 	dht_st_free(&d->st);
 	sodium_memzero(d->secret, sizeof(d->secret));
@@ -334,7 +345,7 @@ int dht_send_query(dht_t *d, krpc_msg_t *m, const dht_addr_t *addr, const uint8_
 {
 	int32_t i = req_alloc(d);
 	dht_req_t *r;
-	uint8_t tid[4];
+	uint8_t tid[DHT_TID_LEN];
 
 	if (i < 0) {
 		d->stats.pending_full++;
@@ -344,6 +355,7 @@ int dht_send_query(dht_t *d, krpc_msg_t *m, const dht_addr_t *addr, const uint8_
 	memset(r, 0, sizeof(*r));
 	r->used = true;
 	dht_rand(d, &r->gen, sizeof(r->gen));
+	r->gen &= 0xffffffffffffull;
 	r->purpose = (uint8_t)purpose;
 	r->method = (uint8_t)m->q;
 	r->addr = *addr;
@@ -358,8 +370,8 @@ int dht_send_query(dht_t *d, krpc_msg_t *m, const dht_addr_t *addr, const uint8_
 	}
 	tid[0] = (uint8_t)(i >> 8);
 	tid[1] = (uint8_t)i;
-	tid[2] = (uint8_t)(r->gen >> 8);
-	tid[3] = (uint8_t)r->gen;
+	for (int k = 0; k < 6; k++)
+		tid[2 + k] = (uint8_t)(r->gen >> (40 - 8 * k));
 	m->y = KRPC_QUERY;
 	m->t.p = tid;
 	m->t.n = sizeof(tid);
@@ -708,12 +720,13 @@ static void handle_query(dht_t *d, const krpc_msg_t *m, const dht_addr_t *from, 
 static int32_t match(const dht_t *d, krpc_span_t t, const dht_addr_t *from)
 {
 	uint32_t i;
-	uint16_t gen;
+	uint64_t gen = 0;
 
-	if (t.n != 4)
+	if (t.n != DHT_TID_LEN)
 		return -1;
 	i = (uint32_t)t.p[0] << 8 | t.p[1];
-	gen = (uint16_t)(t.p[2] << 8 | t.p[3]);
+	for (int k = 2; k < DHT_TID_LEN; k++)
+		gen = gen << 8 | t.p[k];
 	if (i >= d->cap_reqs || !d->reqs[i].used || d->reqs[i].gen != gen ||
 	    d->reqs[i].addr.ip != from->ip || d->reqs[i].addr.port != from->port)
 		return -1;
@@ -731,6 +744,7 @@ static void handle_reply(dht_t *d, const krpc_msg_t *m, const dht_addr_t *from, 
 		d->stats.unmatched++;
 		return;
 	}
+	dht_ql_refund(&d->ql, from, now); /* answers to us are not charged */
 	rq = d->reqs[i];
 	req_free(d, (uint32_t)i);
 	if (m->y == KRPC_RESPONSE) {
@@ -766,6 +780,10 @@ void dht_input(dht_t *d, const uint8_t *pkt, size_t len, const dht_addr_t *from,
 	d->stats.bytes_in += len;
 	if (from->port == 0)
 		return;
+	if (!dht_ql_take(&d->ql, from, now)) {
+		d->stats.src_limited++;
+		return;
+	}
 	e = krpc_parse(pkt, len, &m, &d->stats.bencode);
 	if (e != KRPC_OK) {
 		d->stats.malformed[e]++;

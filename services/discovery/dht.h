@@ -55,6 +55,9 @@
 #define DHT_LOOKUP_MAX_QUERIES 160
 /* Peers collected by one get_peers lookup. */
 #define DHT_MAX_RESULT_PEERS 64
+/* Peers one get_peers reply may add to a result, so one lying node cannot
+ * fill it. */
+#define DHT_MAX_PEERS_PER_REPLY 16
 /* Peers put in one get_peers reply (keeps it under 1.5 KB with nodes). */
 #define DHT_MAX_REPLY_PEERS 50
 /* Own items republished (dht put from this node). */
@@ -91,12 +94,16 @@ typedef struct dht_config {
 	uint32_t req_timeout_ms;    /* after this a request has failed */
 	uint32_t lookup_timeout_ms; /* a whole lookup, search and store phases */
 	uint32_t max_qps;           /* incoming queries per second (burst 2x) */
+	uint32_t max_qps_addr;      /* per source address (qlimit.h; burst 2x; 0: off) */
+	uint32_t max_qps_group;     /* per source group (0: off) */
+	uint32_t src_slots;         /* sources tracked (qlimit.h) */
 	dht_st_limits_t store;
 	char version[5]; /* client version sent as "v" (4 bytes), "" for none */
 } dht_config_t;
 
 /* dht_config_default: alpha 3, soft 400 ms, hard 2 s, lookup 20 s, 5000
- * queries/s, default store limits, version "CH01".  id, send and rand
+ * queries/s in all, 20 per source address and 100 per source group over
+ * 1024 tracked sources, default store limits, version "CH01".  id, send and rand
  * remain for the caller. */
 void dht_config_default(dht_config_t *c);
 
@@ -143,6 +150,7 @@ typedef struct dht_result {
 	bool found; /* get: a verified item (the highest seq if mutable) */
 	dht_item_t item;
 	uint8_t peers[DHT_MAX_RESULT_PEERS][KRPC_PEER_LEN];
+	dht_addr_t peer_src[DHT_MAX_RESULT_PEERS]; /* the DHT node that named each */
 	uint32_t npeers;
 	uint32_t stored;       /* announce/put: nodes that acknowledged */
 	uint32_t store_errors; /* ... that answered with an error */
@@ -159,7 +167,8 @@ typedef struct dht_stats {
 	uint64_t queries_in[KRPC_M_COUNT];
 	uint64_t queries_out[KRPC_M_COUNT];
 	uint64_t responses_in, errors_in, errors_out, rate_limited;
-	uint64_t unmatched; /* responses with no pending request (late, spoofed) */
+	uint64_t unmatched;   /* responses with no pending request (late, spoofed) */
+	uint64_t src_limited; /* packets over a per-source or per-group limit */
 	uint64_t timeouts;
 	uint64_t bad_token, bad_sig, bad_item; /* rejected puts/announces, bad gets */
 	uint64_t lookups_started, lookups_done, lookups_timed_out;

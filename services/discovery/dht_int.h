@@ -5,24 +5,29 @@
 #define CH_DHT_INT_H
 
 #include "dht.h"
+#include "qlimit.h"
 
 /* Why a request was sent. */
+/* Length of our transaction ids: slot (2) and generation (6). */
+#define DHT_TID_LEN 8
+
 typedef enum req_purpose {
 	REQ_PING = 1, /* maintenance, verification of a querier, bootstrap */
 	REQ_LOOKUP,   /* search phase of a lookup */
 	REQ_STORE,    /* announce_peer or put of a lookup's store phase */
 } req_purpose_t;
 
-/* A request awaiting its answer.  The 4-byte transaction id is the slot
- * index (2 bytes) and a random generation (2 bytes): a reply must name a
- * live slot, the right generation, and come from the address asked. */
+/* A request awaiting its answer.  The 8-byte transaction id is the slot
+ * index (2 bytes) and a random generation (6 bytes): a reply must name a
+ * live slot, the right generation, and come from the address asked, so an
+ * off-path forger guesses 48 bits per try. */
 typedef struct dht_req {
 	bool used;
 	bool soft; /* past the soft timeout */
 	bool id_known;
-	uint8_t purpose; /* req_purpose_t */
-	uint8_t method;  /* krpc_method_t */
-	uint16_t gen;
+	uint8_t purpose;    /* req_purpose_t */
+	uint8_t method;     /* krpc_method_t */
+	uint64_t gen;       /* 48 random bits */
 	uint16_t cid;       /* candidate id within the lookup */
 	uint16_t lk_slot;   /* lookup slot */
 	uint32_t lookup_id; /* 0: none */
@@ -114,6 +119,7 @@ struct dht {
 	uint32_t nboot;
 	uint64_t next_maint, last_boot, next_expire;
 	double qtok, vtok; /* token buckets: queries in, verification pings */
+	dht_qlimit_t ql;   /* per-source buckets */
 	uint64_t qtok_at, vtok_at;
 	dht_stats_t stats;
 	bool dirty;

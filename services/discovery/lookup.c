@@ -470,18 +470,25 @@ static void take_item(dht_t *d, dht_lookup_t *lk, lk_cand_t *c, const krpc_msg_t
 	r->item.vlen = m->v.n;
 }
 
-/* take_peers: peers of a get_peers reply, deduplicated, bounded. */
-static void take_peers(dht_lookup_t *lk, const krpc_msg_t *m)
+/* take_peers: peers of a get_peers reply from `from`, deduplicated,
+ * bounded in all and per reply, each remembering who named it. */
+static void take_peers(dht_lookup_t *lk, const krpc_msg_t *m, const dht_addr_t *from)
 {
 	dht_result_t *r = &lk->res;
+	uint32_t took = 0;
 
-	for (uint32_t i = 0; i < m->nvalues && r->npeers < DHT_MAX_RESULT_PEERS; i++) {
+	for (uint32_t i = 0;
+	     i < m->nvalues && r->npeers < DHT_MAX_RESULT_PEERS && took < DHT_MAX_PEERS_PER_REPLY;
+	     i++) {
 		bool dup = false;
 
 		for (uint32_t j = 0; j < r->npeers && !dup; j++)
 			dup = memcmp(r->peers[j], m->values[i], KRPC_PEER_LEN) == 0;
-		if (!dup)
+		if (!dup) {
+			r->peer_src[r->npeers] = *from;
 			memcpy(r->peers[r->npeers++], m->values[i], KRPC_PEER_LEN);
+			took++;
+		}
 	}
 }
 
@@ -523,7 +530,7 @@ void dht_lk_on_reply(dht_t *d, dht_lookup_t *lk, const dht_req_t *rq, const krpc
 	if ((lk->op == DHT_OP_GET || lk->op == DHT_OP_PUT) && m->v.p != NULL)
 		take_item(d, lk, c, m);
 	if (lk->op == DHT_OP_GET_PEERS || lk->op == DHT_OP_ANNOUNCE)
-		take_peers(lk, m);
+		take_peers(lk, m, &rq->addr);
 	hop = c->hop < UINT8_MAX ? (uint8_t)(c->hop + 1) : UINT8_MAX;
 	if (!c->id_known)
 		learn_id(d, lk, c, m->id); /* c is invalid from here */

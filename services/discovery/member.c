@@ -454,7 +454,7 @@ void mb_sync_end(mb_t *m, uint64_t now_ns, uint64_t wall_ms)
 			ab_good(m->book, &p->i.addr, p->i.has_pk ? p->i.pk : NULL, wall_ms);
 			if (p->i.kind == MB_BLOCK_RELAY && p->i.has_pk && !p->i.manual)
 				anchor_add(m, &p->i.addr, p->i.pk);
-		} else if (p->listen.port != 0) {
+		} else if (p->listen.port != 0 && ab_addr_from_peer_ok(&p->listen, &p->i.addr)) {
 			ab_add(m->book, &p->listen, &p->listen, wall_ms, wall_ms, NULL);
 		}
 	}
@@ -544,7 +544,8 @@ void mb_on_connected(mb_t *m, const mb_peer_info_t *i, uint64_t now_ns, uint64_t
 	p->added_ns = now_ns;
 	p->seed = !i->inbound && is_seed_addr(m, &i->addr);
 	if (i->inbound) {
-		if (p->listen.port != 0 && !is_self(m, &p->listen))
+		if (p->listen.port != 0 && !is_self(m, &p->listen) &&
+		    ab_addr_from_peer_ok(&p->listen, &p->i.addr))
 			ab_add(m->book, &p->listen, &p->listen, wall_ms, wall_ms, NULL);
 		return;
 	}
@@ -780,6 +781,10 @@ static void on_peers(mb_t *m, mb_peer_t *p, const uint8_t *payload, size_t len)
 
 		if (is_self(m, &addrs[i]))
 			continue;
+		if (!ab_addr_from_peer_ok(&addrs[i], &p->i.addr)) {
+			m->st.addrs_refused++;
+			continue;
+		}
 		ab_add(m->book, &addrs[i], &p->i.addr, m->wall_ms, m->wall_ms, &added);
 		m->st.addrs_added += added;
 	}
@@ -804,7 +809,8 @@ void mb_on_msg(mb_t *m, uint64_t handle, uint8_t type, const uint8_t *payload, s
 }
 
 /* mb_add_candidates: DHT members into the book (never a dial). */
-size_t mb_add_candidates(mb_t *m, const ab_addr_t *a, size_t n, uint64_t wall_ms)
+size_t mb_add_candidates(mb_t *m, const ab_addr_t *a, const ab_addr_t *src, size_t n,
+                         uint64_t wall_ms)
 {
 	size_t fresh = 0;
 
@@ -814,9 +820,13 @@ size_t mb_add_candidates(mb_t *m, const ab_addr_t *a, size_t n, uint64_t wall_ms
 
 		if (is_self(m, &a[i]))
 			continue;
+		if (!ab_addr_from_peer_ok(&a[i], &src[i])) {
+			m->st.addrs_refused++;
+			continue;
+		}
 		m->st.dht_candidates++;
 		known = ab_find(m->book, &a[i]) != NULL;
-		ab_add(m->book, &a[i], &a[i], wall_ms, wall_ms, NULL);
+		ab_add(m->book, &a[i], &src[i], wall_ms, wall_ms, NULL);
 		fresh += !known && ab_find(m->book, &a[i]) != NULL;
 	}
 	return fresh;
@@ -1272,7 +1282,7 @@ void mb_write_status(mb_t *m, ch_mpw_t *w, size_t extra, uint64_t now_ns, uint64
 		ch_mpw_kv_u64(w, "ago_ms", wall_ms > d->wall_ms ? wall_ms - d->wall_ms : 0);
 	}
 	ch_mpw_key(w, "counters");
-	ch_mpw_map(w, 19);
+	ch_mpw_map(w, 20);
 	ch_mpw_kv_u64(w, "pex_unknown_peer", m->st.pex_unknown_peer);
 	ch_mpw_kv_u64(w, "dials", m->st.dials);
 	ch_mpw_kv_u64(w, "dial_ok", m->st.dial_ok);
@@ -1289,6 +1299,7 @@ void mb_write_status(mb_t *m, ch_mpw_t *w, size_t extra, uint64_t now_ns, uint64
 	ch_mpw_kv_u64(w, "addrs_in", m->st.addrs_in);
 	ch_mpw_kv_u64(w, "addrs_added", m->st.addrs_added);
 	ch_mpw_kv_u64(w, "addrs_rate_limited", m->st.addrs_rate_limited);
+	ch_mpw_kv_u64(w, "addrs_refused", m->st.addrs_refused);
 	ch_mpw_kv_u64(w, "addrs_bad", m->st.addrs_bad);
 	ch_mpw_kv_u64(w, "pex_malformed", m->st.pex_malformed);
 	ch_mpw_kv_u64(w, "dht_candidates", m->st.dht_candidates);

@@ -148,6 +148,7 @@ typedef struct mb_stats {
 	uint64_t dials, dial_ok, dial_failed, dial_refused, feelers, seed_dials;
 	uint64_t getpeers_in, getpeers_out, getpeers_cached, peers_in, peers_out;
 	uint64_t peers_unsolicited, addrs_in, addrs_added, addrs_rate_limited, addrs_bad;
+	uint64_t addrs_refused; /* a service port, or non-routable from another class */
 	uint64_t pex_malformed, pex_unknown_peer, dht_candidates;
 } mb_stats_t;
 
@@ -194,10 +195,12 @@ void mb_set_bans(mb_t *m, const ab_addr_t *ips, size_t n);
 void mb_on_msg(mb_t *m, uint64_t handle, uint8_t type, const uint8_t *payload, size_t len,
                uint64_t now_ns, uint64_t wall_ms);
 
-/* mb_add_candidates: addresses from the DHT; each is its own source (it
- * announced itself).  Ourselves are skipped.  Returns how many the book did
+/* mb_add_candidates: addresses from the DHT, a[i] named by the DHT node
+ * src[i] (its source in the book, so one DHT node reaches only its own
+ * source buckets).  Ourselves are skipped.  Returns how many the book did
  * not know before. */
-size_t mb_add_candidates(mb_t *m, const ab_addr_t *a, size_t n, uint64_t wall_ms);
+size_t mb_add_candidates(mb_t *m, const ab_addr_t *a, const ab_addr_t *src, size_t n,
+                         uint64_t wall_ms);
 
 /* mb_tick: the policy (see the top).  Returns how many actions it took. */
 int mb_tick(mb_t *m, uint64_t now_ns, uint64_t wall_ms);

@@ -267,6 +267,7 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "dht_malformed", sum(s->malformed, KRPC_ERR_NREASONS));
 	ch_mpw_kv_u64(w, "dht_bencode_rejected", sum(s->bencode.rejected, BEN_ERR_NREASONS));
 	ch_mpw_kv_u64(w, "dht_rate_limited", s->rate_limited);
+	ch_mpw_kv_u64(w, "dht_src_limited", s->src_limited);
 	ch_mpw_kv_u64(w, "dht_timeouts", s->timeouts);
 	ch_mpw_kv_u64(w, "dht_bad_token", s->bad_token);
 	ch_mpw_kv_u64(w, "dht_bad_sig", s->bad_sig);
@@ -283,7 +284,7 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 		msgpack_pack_uint64(&w->pk, s->queries_out[m]);
 	}
 	if (x->mb == NULL)
-		return 21;
+		return 22;
 	ms = mb_stats(x->mb);
 	ch_mpw_kv_u64(w, "outbound", mb_outbound(x->mb));
 	ch_mpw_kv_u64(w, "addrbook_new", ab_count(x->book, AB_NEW));
@@ -294,7 +295,7 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "peers_in", ms->peers_in);
 	ch_mpw_kv_u64(w, "addrs_added", ms->addrs_added);
 	ch_mpw_kv_u64(w, "member_rounds", x->announces);
-	return 30;
+	return 31;
 }
 
 /* disc_fini: saves the state and releases everything. */

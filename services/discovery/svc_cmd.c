@@ -363,8 +363,9 @@ static int cmd_status(ch_svc_t *svc, void *user, const msgpack_object *req, ch_m
 	ch_mpw_kv_u64(out, "pkts_in", s->pkts_in);
 	ch_mpw_kv_u64(out, "pkts_out", s->pkts_out);
 	ch_mpw_key(out, "rejected");
-	ch_mpw_map(out, 4 + BEN_ERR_NREASONS - 1);
+	ch_mpw_map(out, 5 + BEN_ERR_NREASONS - 1);
 	ch_mpw_kv_u64(out, "rate_limited", s->rate_limited);
+	ch_mpw_kv_u64(out, "src_limited", s->src_limited);
 	ch_mpw_kv_u64(out, "bad_token", s->bad_token);
 	ch_mpw_kv_u64(out, "bad_sig", s->bad_sig);
 	ch_mpw_kv_u64(out, "malformed_krpc",

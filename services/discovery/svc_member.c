@@ -255,7 +255,7 @@ int disc_member_init(disc_t *x)
 static void on_announced(void *arg, const dht_result_t *r)
 {
 	disc_t *x = arg;
-	ab_addr_t a[DHT_MAX_RESULT_PEERS];
+	ab_addr_t a[DHT_MAX_RESULT_PEERS], src[DHT_MAX_RESULT_PEERS];
 	size_t n = 0;
 	uint64_t now = ch_mono_ns();
 	uint64_t base;
@@ -267,11 +267,12 @@ static void on_announced(void *arg, const dht_result_t *r)
 
 		memcpy(&ip, r->peers[i], 4);
 		pex_addr_from_v4(&a[n], ip, (uint16_t)(r->peers[i][4] << 8 | r->peers[i][5]));
-		if (ab_addr_valid(&a[n]))
+		pex_addr_from_v4(&src[n], r->peer_src[i].ip, r->peer_src[i].port);
+		if (ab_addr_valid(&a[n]) && ab_addr_valid(&src[n]))
 			n++;
 	}
 	x->announce_found = n;
-	if (mb_add_candidates(x->mb, a, n, ch_wall_ms()) > 0 || x->announce_fast_ns == 0)
+	if (mb_add_candidates(x->mb, a, src, n, ch_wall_ms()) > 0 || x->announce_fast_ns == 0)
 		x->announce_fast_ns = DISC_ANNOUNCE_FAST_NS;
 	else if (x->announce_fast_ns < DISC_ANNOUNCE_NS)
 		x->announce_fast_ns = x->announce_fast_ns * 2 < DISC_ANNOUNCE_NS
@@ -355,7 +356,7 @@ void disc_member_write(disc_t *x, ch_mpw_t *out)
 {
 	uint64_t now = ch_mono_ns();
 
-	mb_write_status(x->mb, out, 3, now, ch_wall_ms());
+	mb_write_status(x->mb, out, 4, now, ch_wall_ms());
 	ch_mpw_kv_u64(out, "dht_rounds", x->announces);
 	ch_mpw_kv_u64(out, "dht_last_found", x->announce_found);
 	ch_mpw_kv_u64(out, "dht_round_interval_ms",

@@ -322,6 +322,7 @@ static int write_stats(mp_api_t *a, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "journal_errors", st.journal_errors);
 	ch_mpw_kv_u64(w, "ring_in", st.ring_in);
 	ch_mpw_kv_u64(w, "ring_skipped", st.ring_skipped);
+	ch_mpw_kv_u64(w, "ring_reannounced", st.reannounced);
 	ch_mpw_kv_u64(w, "ring_bad", st.ring_bad);
 	ch_mpw_kv_u64(w, "ring_out", st.ring_out);
 	ch_mpw_kv_u64(w, "outq_bytes", st.outq_bytes);
@@ -331,7 +332,7 @@ static int write_stats(mp_api_t *a, ch_mpw_t *w)
 	ch_mpw_map(w, CH_TXR_EXPIRED);
 	for (int r = 1; r <= CH_TXR_EXPIRED; r++)
 		ch_mpw_kv_u64(w, mp_tx_reason_name(r), st.pool.rejects_by_reason[r]);
-	return 26;
+	return 27;
 }
 
 /* info: pool size, bounds, fee floor and counters. */

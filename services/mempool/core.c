@@ -32,12 +32,18 @@ struct mp_core {
 	bool have_applied;
 	bool replaying;
 
+	/* the input ring is committed once the outputs of the records applied
+	 * so far have left: bytes of outputs ever flushed, and the count that
+	 * must be reached first */
+	uint64_t flushed_total, ring_mark;
+	bool ring_uncommitted;
+
 	uint64_t next_sync, next_expire;
 	uint64_t restored;
 	bool damaged;
 	uint64_t lost_bytes;
 	uint64_t ring_in, ring_skipped, ring_bad, ring_errors, ring_out, announce_dropped;
-	uint64_t journal_errors, compactions;
+	uint64_t journal_errors, compactions, reannounced;
 	uint64_t last_drop_log;
 };
 
@@ -96,6 +102,9 @@ static int outq_flush(mp_core_t *c)
 	int n = 0;
 	if (!c->out) {
 		q->head = q->len = q->committed = 0; /* no consumer in this setup */
+		if (c->ring_uncommitted)
+			shm_ring_commit(c->in);
+		c->ring_uncommitted = false;
 		return 0;
 	}
 	while (q->head < q->committed) {
@@ -108,6 +117,7 @@ static int outq_flush(mp_core_t *c)
 		if (rc != 0) /* cannot happen for our sizes; never loop on it */
 			c->ring_errors++;
 		q->head += 8 + (size_t)len;
+		c->flushed_total += 8 + (uint64_t)len;
 		c->ring_out++;
 		n++;
 	}
@@ -115,6 +125,10 @@ static int outq_flush(mp_core_t *c)
 		shm_ring_publish(c->out);
 	if (q->head == q->len && q->committed == q->len)
 		q->head = q->len = q->committed = 0;
+	if (c->ring_uncommitted && c->flushed_total >= c->ring_mark) {
+		shm_ring_commit(c->in);
+		c->ring_uncommitted = false;
+	}
 	return n;
 }
 
@@ -392,6 +406,26 @@ static void reply_rejected(mp_core_t *c, const uint8_t *id, uint64_t peer, int r
 	outq_push(c, CH_TAG_TX_REJECTED, &m, sizeof(m), NULL, 0, false);
 }
 
+/* reannounce: a submission redelivered after a crash, whose acceptance may
+ * never have reached mempool.relay: if its transaction is pooled, the
+ * acceptance goes out again. */
+static void reannounce(mp_core_t *c, const shm_rec_t *r)
+{
+	ch_msg_t v;
+	mp_tx_t tx;
+
+	if (r->tag != CH_TAG_TX_SUBMIT || ch_msg_view(r->tag, r->data, r->size, &v) != 0 ||
+	    mp_tx_decode(v.body, v.body_len, &tx, NULL, 0) != 0)
+		return;
+	const mp_entry_t *e = mp_pool_get(c->pool, tx.id);
+	if (e == NULL)
+		return;
+	ch_msg_tx_accepted_t m = {.fee = e->fee, .size = e->size, .peer = v.m.tx_submit.peer};
+	memcpy(m.id, e->id, CH_TXID_LEN);
+	outq_push(c, CH_TAG_TX_ACCEPTED, &m, sizeof(m), NULL, 0, false);
+	c->reannounced++;
+}
+
 /* apply_record: one relay.mempool record, read through the validating
  * view: a malformed record is counted and skipped (a submission whose
  * declared length is wrong is also answered as malformed). */
@@ -466,6 +500,7 @@ int mp_core_ring_work(mp_core_t *c, uint64_t now_ms)
 		n++;
 		if (c->have_applied && !shm_seq_lt(c->applied_seq, r.seq)) {
 			c->ring_skipped++; /* redelivered after a crash: applied already */
+			reannounce(c, &r);
 			shm_ring_advance(c->in);
 			continue;
 		}
@@ -486,7 +521,10 @@ int mp_core_ring_work(mp_core_t *c, uint64_t now_ms)
 		c->applied_seq = last;
 		c->have_applied = true;
 	}
-	shm_ring_commit(c->in);
+	/* step 4: the input goes once what it caused is in mempool.relay */
+	c->ring_mark = c->flushed_total + (c->q.committed - c->q.head);
+	c->ring_uncommitted = true;
+	outq_flush(c);
 	return n + moved;
 }
 
@@ -559,6 +597,7 @@ void mp_core_stats(mp_core_t *c, uint64_t now_ms, mp_core_stats_t *st)
 	st->announce_dropped = c->announce_dropped;
 	st->journal_errors = c->journal_errors;
 	st->compactions = c->compactions;
+	st->reannounced = c->reannounced;
 	st->applied_seq = c->applied_seq;
 	st->have_applied = c->have_applied;
 }

@@ -7,11 +7,18 @@
  *   2. commit: one write(2) of the journal records, including the last
  *      applied relay.mempool seq; only then
  *   3. publish the ring outputs (accepted ids to announce, served
- *      transactions), fire the events, answer the client, and commit the
- *      input ring.
+ *      transactions), fire the events and answer the client;
+ *   4. commit the input ring once every output the applied records caused
+ *      is in mempool.relay (at once, unless that ring is full).
  * So nothing is acknowledged or announced before it is in the journal, and
- * a ring record redelivered after a crash (seq <= the journaled one, same
- * ring epoch) is skipped: exactly-once.
+ * a kill -9 loses no output: records whose outputs may not have reached
+ * mempool.relay are still in relay.mempool after a crash.  Such a
+ * redelivered record (seq <= the journaled one, same ring epoch) is not
+ * applied again (its state effects are in the journal); a submission whose
+ * transaction is in the pool has its acceptance announced again (relay's
+ * filters drop what was announced already).  Other outputs of a redelivered
+ * record (a rejection, a served transaction) are not repeated: a lost one
+ * costs a peer a request timeout, never a transaction.
  *
  * Outputs wait in a bounded queue when mempool.relay is full; while the
  * queue is above half its bound the input ring is not read (backpressure
@@ -81,6 +88,7 @@ typedef struct mp_core_stats {
 	uint64_t ring_in, ring_skipped, ring_bad, ring_errors;
 	uint64_t ring_out, outq_bytes, announce_dropped;
 	uint64_t journal_errors, compactions;
+	uint64_t reannounced; /* acceptances announced again after a crash */
 	uint64_t applied_seq;
 	bool have_applied;
 } mp_core_stats_t;

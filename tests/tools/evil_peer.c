@@ -432,7 +432,7 @@ static int run_relay_mode(sess_t *s, const char *mode)
  * peerflood HOST PORT: listens on HOST:PORT like a node (the responder's
  * side of the handshake) for --secs seconds; every GETPEERS it receives is
  * answered with a PEERS of --count addresses (at most what 16 KiB holds)
- * all in one /16, 127.99.x.y, on port 2 where nothing listens.  Answers
+ * all in one /16, 127.99.x.y, on port 65002 where nothing listens.  Answers
  * PINGs.  Exit 0 once it answered at least one GETPEERS. */
 #define PF_MAX_SESS 8
 
@@ -490,8 +490,8 @@ static size_t pf_peers(uint8_t *out, int n)
 		out[o++] = 99;
 		out[o++] = (uint8_t)(1 + i / 250);
 		out[o++] = (uint8_t)(1 + i % 250);
-		out[o++] = 0;
-		out[o++] = 2;
+		out[o++] = 65002 >> 8;
+		out[o++] = 65002 & 0xff;
 	}
 	return o;
 }
@@ -557,7 +557,8 @@ static int run_peersflood(sess_t *s)
 	pl[o++] = 'a';
 	pl[o++] = 0x9a; /* fixarray of 10 */
 	for (int i = 0; i < 10; i++) {
-		const uint8_t e[8] = {0xc4, 6, 127, 98, 0, (uint8_t)(i + 1), 0, 2};
+		const uint8_t e[8] = {0xc4,       6,           127, 98, 0, (uint8_t)(i + 1),
+		                      65002 >> 8, 65002 & 0xff};
 		memcpy(pl + o, e, sizeof(e));
 		o += sizeof(e);
 	}

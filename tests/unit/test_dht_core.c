@@ -73,6 +73,9 @@ static int setup(void **state)
 	f->cfg.send = cap_send;
 	f->cfg.send_arg = &f->cap;
 	f->cfg.rand = det_rand;
+	/* most cases send many packets from one address at one instant: the
+	 * per-source limits have their own case */
+	f->cfg.max_qps_addr = f->cfg.max_qps_group = 0;
 	f->now = 10 * S;
 	f->d = dht_new(&f->cfg, f->now);
 	f->peer.ip = htonl(0x0a000001);
@@ -211,19 +214,20 @@ static void test_announce_and_tokens(void **state)
 	    "token8:XXXXXXXXe1:q13:announce_peer1:t2:aa1:y1:qe",
 	    0, 203);
 	assert_int_equal(dht_stats(f->d)->bad_token, 1);
+	/* the token is binary (it may hold a NUL): copied in, not printed */
 	n = snprintf(
 	    pkt, sizeof(pkt),
 	    "d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti7000e5:"
-	    "token8:%.8se1:q13:announce_peer1:t2:aa1:y1:qe",
-	    (const char *)tok);
+	    "token8:XXXXXXXXe1:q13:announce_peer1:t2:aa1:y1:qe");
+	memcpy(strstr(pkt, "XXXXXXXX"), tok, 8);
 	assert_true(ask(f, pkt, (size_t)n, &m));
 	assert_int_equal(m.y, KRPC_RESPONSE);
 	/* implied_port: the UDP source port is stored */
 	n = snprintf(
 	    pkt, sizeof(pkt),
 	    "d1:ad2:id20:abcdefghij012345678912:implied_porti1e9:info_hash20:mnopqrstuvwxyz12"
-	    "34564:porti1e5:token8:%.8se1:q13:announce_peer1:t2:ab1:y1:qe",
-	    (const char *)tok);
+	    "34564:porti1e5:token8:XXXXXXXXe1:q13:announce_peer1:t2:ab1:y1:qe");
+	memcpy(strstr(pkt, "XXXXXXXX"), tok, 8);
 	assert_true(ask(f, pkt, (size_t)n, &m));
 	assert_int_equal(m.y, KRPC_RESPONSE);
 	/* get_peers now returns both, as compact peers */
@@ -246,16 +250,16 @@ static void test_announce_and_tokens(void **state)
 	n = snprintf(
 	    pkt, sizeof(pkt),
 	    "d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti70000e"
-	    "5:token8:%.8se1:q13:announce_peer1:t2:aa1:y1:qe",
-	    (const char *)tok);
+	    "5:token8:XXXXXXXXe1:q13:announce_peer1:t2:aa1:y1:qe");
+	memcpy(strstr(pkt, "XXXXXXXX"), tok, 8);
 	expect_error(f, pkt, (size_t)n, 203);
 	/* a token from another address is refused */
 	f->peer.ip ^= htonl(1);
 	n = snprintf(
 	    pkt, sizeof(pkt),
 	    "d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti7000e5:"
-	    "token8:%.8se1:q13:announce_peer1:t2:aa1:y1:qe",
-	    (const char *)tok);
+	    "token8:XXXXXXXXe1:q13:announce_peer1:t2:aa1:y1:qe");
+	memcpy(strstr(pkt, "XXXXXXXX"), tok, 8);
 	expect_error(f, pkt, (size_t)n, 203);
 }
 
@@ -275,8 +279,8 @@ static void test_token_expiry(void **state)
 	n = snprintf(
 	    pkt, sizeof(pkt),
 	    "d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti7000e5:"
-	    "token8:%.8se1:q13:announce_peer1:t2:aa1:y1:qe",
-	    (const char *)tok);
+	    "token8:XXXXXXXXe1:q13:announce_peer1:t2:aa1:y1:qe");
+	memcpy(strstr(pkt, "XXXXXXXX"), tok, 8);
 	/* 5 minutes: the secret rotated once; the old token still works */
 	f->now += DHT_TOKEN_ROTATE_NS + S;
 	dht_tick(f->d, f->now);
@@ -466,6 +470,81 @@ static void test_rate_limit(void **state)
 	assert_int_equal(f->cap.sent, before + 1);
 }
 
+/* Reflection: per-source and per-group buckets (defaults: 20/s and 100/s,
+ * burst twice) bound what one address or one /24 can make us send, before
+ * the packet is even parsed; loopback sources are told apart by port; an
+ * answer to our own request is not charged. */
+static void test_source_limits(void **state)
+{
+	fix_t *f = *state;
+	dht_config_t c = f->cfg;
+	const char *get = "d1:ad2:id20:abcdefghij01234567896:target20:ABCDEFGHIJ0123456789e"
+	                  "1:q3:get1:t2:aa1:y1:qe";
+	size_t glen = strlen(get);
+	dht_t *d;
+
+	(void)state;
+	dht_config_default(&c);
+	memcpy(c.id, f->cfg.id, 20);
+	c.send = cap_send;
+	c.send_arg = &f->cap;
+	c.rand = det_rand;
+	d = dht_new(&c, f->now);
+	assert_non_null(d);
+	/* one public address: 100 queries at once, 40 pass */
+	dht_addr_t a = {.ip = htonl(0x01020304), .port = 6881};
+	for (int i = 0; i < 100; i++)
+		dht_input(d, (const uint8_t *)get, glen, &a, f->now);
+	assert_int_equal(dht_stats(d)->src_limited, 60);
+	/* other addresses of 1.2.3.0/24: the group's burst of 200 is shared */
+	for (int h = 5; h < 10; h++) {
+		dht_addr_t b = {.ip = htonl(0x01020300u | (uint32_t)h), .port = 6881};
+		for (int i = 0; i < 100; i++)
+			dht_input(d, (const uint8_t *)get, glen, &b, f->now);
+	}
+	/* 40 + 4 x 40 = 200 in the group; the fifth address is refused whole */
+	assert_int_equal(dht_stats(d)->src_limited, 60 + 4 * 60 + 100);
+	/* another /24 is not affected */
+	dht_addr_t o = {.ip = htonl(0x01020404), .port = 6881};
+	dht_input(d, (const uint8_t *)get, glen, &o, f->now);
+	assert_int_equal(dht_stats(d)->src_limited, 400);
+	/* a second later the address has 20 more */
+	uint64_t later = f->now + S;
+	uint64_t before = dht_stats(d)->src_limited;
+	for (int i = 0; i < 30; i++)
+		dht_input(d, (const uint8_t *)get, glen, &a, later);
+	assert_int_equal(dht_stats(d)->src_limited - before, 10);
+	/* loopback: two ports of 127.0.0.1 are two sources, no group limit */
+	before = dht_stats(d)->src_limited;
+	for (int p = 0; p < 10; p++) {
+		dht_addr_t l = {.ip = htonl(0x7f000001), .port = (uint16_t)(7000 + p)};
+		for (int i = 0; i < 40; i++)
+			dht_input(d, (const uint8_t *)get, glen, &l, later);
+	}
+	assert_int_equal(dht_stats(d)->src_limited, before);
+	/* answers to our pings are not charged: 100 pings to one address,
+	 * each answered, all matched */
+	dht_addr_t n = {.ip = htonl(0x05060708), .port = 9000};
+	for (int i = 0; i < 100; i++) {
+		krpc_msg_t q, r;
+		uint8_t out[KRPC_PKT_MAX];
+		size_t len;
+
+		assert_int_equal(dht_ping(d, &n, later), 0);
+		assert_int_equal(krpc_parse(f->cap.last, f->cap.last_len, &q, NULL), KRPC_OK);
+		memset(&r, 0, sizeof(r));
+		r.y = KRPC_RESPONSE;
+		r.t = q.t;
+		r.has_id = true;
+		memset(r.id, 0x33, 20);
+		assert_int_equal(krpc_encode(&r, out, sizeof(out), &len), 0);
+		dht_input(d, out, len, &n, later);
+	}
+	assert_int_equal(dht_stats(d)->responses_in, 100);
+	assert_int_equal(dht_stats(d)->src_limited, before);
+	dht_destroy(&d);
+}
+
 /* A reply to our own request from another address is ignored. */
 static void test_spoofed_reply(void **state)
 {
@@ -478,7 +557,7 @@ static void test_spoofed_reply(void **state)
 	assert_int_equal(dht_ping(f->d, &boot, f->now), 0);
 	assert_int_equal(krpc_parse(f->cap.last, f->cap.last_len, &q, NULL), KRPC_OK);
 	assert_int_equal(q.q, KRPC_M_PING);
-	assert_int_equal(q.t.n, 4);
+	assert_int_equal(q.t.n, 8);
 	memset(&r, 0, sizeof(r));
 	r.y = KRPC_RESPONSE;
 	r.t = q.t;
@@ -526,6 +605,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_seq_outdated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spoofed_reply, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_source_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_timeout, setup, teardown),
 	};
 

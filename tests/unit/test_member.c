@@ -370,7 +370,7 @@ static void test_exchange(void **state)
 	/* unsolicited PEERS from peer 2: at most MB_PEX_ADDR_BURST addresses */
 	static ab_addr_t many[100];
 	for (int i = 0; i < 100; i++)
-		many[i] = v4(10, (unsigned)i, 0, 1, 7000);
+		many[i] = v4(44, (unsigned)i, 0, 1, 7000);
 	size_t base = ab_count(f->book, AB_ANY);
 	assert_int_equal(pex_peers_encode(many, 100, &pl, &len), 0);
 	mb_on_msg(f->m, 2, WIRE_PEERS, pl, len, f->now, NOW);
@@ -378,6 +378,29 @@ static void test_exchange(void **state)
 	mb_on_msg(f->m, 2, WIRE_PEERS, pl, len, f->now, NOW); /* bucket empty */
 	assert_int_equal(ab_count(f->book, AB_ANY), base + (size_t)MB_PEX_ADDR_BURST);
 	assert_true(mb_stats(f->m)->addrs_rate_limited >= 180);
+	/* what peer 3 (on loopback) may not make us dial: service ports, and
+	 * private addresses (another class than its own); loopback and public
+	 * addresses on ordinary ports are taken */
+	f->now += 100 * S; /* its bucket is full again */
+	ab_addr_t mixed[6] = {v4(10, 0, 0, 5, 7000),   v4(192, 168, 1, 1, 7000),
+	                      v4(45, 1, 0, 1, 6379),   v4(127, 99, 0, 1, 22),
+	                      v4(127, 99, 0, 2, 7433), v4(46, 1, 0, 1, 7433)};
+	uint64_t refused = mb_stats(f->m)->addrs_refused;
+	free(pl);
+	assert_int_equal(pex_peers_encode(mixed, 6, &pl, &len), 0);
+	mb_on_msg(f->m, 3, WIRE_PEERS, pl, len, f->now, NOW);
+	assert_int_equal(mb_stats(f->m)->addrs_refused - refused, 4);
+	assert_non_null(ab_find(f->book, &mixed[4]));
+	assert_non_null(ab_find(f->book, &mixed[5]));
+	for (int i = 0; i < 4; i++)
+		assert_null(ab_find(f->book, &mixed[i]));
+	/* the rule itself: same class only, never a service port */
+	ab_addr_t pub = v4(8, 8, 8, 8, 7433), lan = v4(10, 1, 1, 1, 7433);
+	assert_true(ab_addr_from_peer_ok(&lan, &lan));
+	assert_false(ab_addr_from_peer_ok(&lan, &pub));
+	assert_true(ab_addr_from_peer_ok(&pub, &lan));
+	ab_addr_t pub_smtp = v4(8, 8, 8, 8, 25);
+	assert_false(ab_addr_from_peer_ok(&pub_smtp, &pub));
 	/* a message from a peer we do not know is dropped */
 	mb_on_msg(f->m, 99, WIRE_PEERS, pl, len, f->now, NOW);
 	assert_int_equal(mb_stats(f->m)->pex_unknown_peer, 1);

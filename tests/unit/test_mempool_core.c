@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -404,7 +407,9 @@ static void test_ring_path_exactly_once(void **state)
 
 	/* Redelivery: the same records with the same seqs (a consumer that
 	 * crashed after its journal write, before its ring commit), same
-	 * epoch: all skipped, nothing answered twice. */
+	 * epoch: none applied again; the 18 still pooled have their
+	 * acceptance announced again (it may never have reached relay), the
+	 * two the block took do not, and nothing is rejected. */
 	ring_t in2, out2;
 	ring_make(&in2);
 	ring_make(&out2);
@@ -423,7 +428,10 @@ static void test_ring_path_exactly_once(void **state)
 	mp_core_stats(c, 0, &st);
 	assert_int_equal(st.ring_skipped, 20);
 	assert_int_equal(st.ring_in, 0);
-	assert_int_equal(o.n[CH_TAG_TX_ACCEPTED] + o.n[CH_TAG_TX_REJECTED], 0);
+	assert_int_equal(st.reannounced, 18);
+	assert_int_equal(o.n[CH_TAG_TX_ACCEPTED], 18);
+	assert_int_equal(o.n[CH_TAG_TX_REJECTED], 0);
+	assert_int_equal(log2.accepted, 0); /* no second event: the state did not change */
 	mp_core_close(&c);
 
 	/* A new node (new epoch): the ring starts at seq 0 again and every
@@ -505,6 +513,93 @@ static void test_backpressure(void **state)
 	ring_free(&out);
 }
 
+/* shared_ring: a ring in MAP_SHARED memory, so a forked child and this
+ * process see one ring, as two services do. */
+static void *shared_ring(size_t *fp)
+{
+	*fp = shm_ring_footprint(1 << 20, 1 << 16);
+	void *mem = mmap(NULL, *fp, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_non_null(shm_ring_new(mem, 1 << 20, 1 << 16));
+	return mem;
+}
+
+/* Crash contract: a mempool process applies peer submissions while
+ * mempool.relay is full, so their acceptances wait in its queue, and is
+ * killed with SIGKILL.  The input ring was not committed, so the restarted
+ * core gets the records again and announces every acceptance: none lost. */
+static void test_kill9_with_full_output(void **state)
+{
+	(void)state;
+	size_t fp;
+	void *in_mem = shared_ring(&fp), *out_mem = shared_ring(&fp);
+	shm_ring_t *in_prod, *out_cons, *out_prod;
+	assert_int_equal(shm_ring_join(in_mem, fp, SHM_RING_PRODUCER, -1, -1, &in_prod), 0);
+	assert_int_equal(shm_ring_join(out_mem, fp, SHM_RING_PRODUCER, -1, -1, &out_prod), 0);
+	/* relay is not reading mempool.relay: fill it */
+	static uint8_t filler[60000];
+	for (size_t sz = sizeof(filler); sz >= 1; sz /= 4)
+		while (shm_ring_try_push(out_prod, filler, sz, CH_TAG_TX_NOTFOUND) == 0) {
+		}
+	shm_ring_leave(&out_prod);
+	uint8_t tx[MP_TX_MAX_SIZE], id[32];
+	enum { NTX = 10 };
+	for (int i = 0; i < NTX; i++) {
+		size_t n = sign(tx, 200, (uint64_t)i, 3000, id);
+		ring_t r = {.prod = in_prod};
+		push_submit(&r, 500 + (uint64_t)i, tx, n);
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		evlog_t log = {0};
+		shm_ring_t *in_cons, *out_p;
+		if (shm_ring_join(in_mem, fp, SHM_RING_CONSUMER, -1, -1, &in_cons) != 0 ||
+		    shm_ring_join(out_mem, fp, SHM_RING_PRODUCER, -1, -1, &out_p) != 0)
+			_exit(2);
+		mp_core_t *c = open_core(9, &log, 1000);
+		mp_core_set_rings(c, in_cons, out_p);
+		for (int i = 0; i < 10; i++)
+			mp_core_ring_work(c, 1000);
+		mp_core_stats_t st;
+		mp_core_stats(c, 0, &st);
+		if (st.ring_in != NTX || st.outq_bytes == 0 || st.pool.count != NTX)
+			_exit(3);
+		raise(SIGKILL);
+		_exit(4);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	/* the restarted mempool: relay reads again */
+	shm_ring_t *in_cons;
+	assert_int_equal(shm_ring_join(in_mem, fp, SHM_RING_CONSUMER, -1, -1, &in_cons), 0);
+	assert_int_equal(shm_ring_join(out_mem, fp, SHM_RING_PRODUCER, -1, -1, &out_prod), 0);
+	assert_int_equal(shm_ring_join(out_mem, fp, SHM_RING_CONSUMER, -1, -1, &out_cons), 0);
+	evlog_t log = {0};
+	mp_core_t *c = open_core(9, &log, 1000);
+	assert_int_equal(pool_count(c), NTX);
+	mp_core_set_rings(c, in_cons, out_prod);
+	outs_t o;
+	memset(&o, 0, sizeof(o));
+	ring_t rd = {.cons = out_cons};
+	for (int i = 0; i < 20; i++) {
+		drain_out(&rd, &o);
+		mp_core_ring_work(c, 1000);
+	}
+	drain_out(&rd, &o);
+	assert_int_equal(o.n[CH_TAG_TX_ACCEPTED], NTX);
+	assert_int_equal(mp_core_pending_input(c), 0);
+	mp_core_close(&c);
+	shm_ring_leave(&in_prod);
+	shm_ring_leave(&in_cons);
+	shm_ring_leave(&out_prod);
+	shm_ring_leave(&out_cons);
+	munmap(in_mem, fp);
+	munmap(out_mem, fp);
+}
+
 /* main: runs every case in order. */
 int main(void)
 {
@@ -513,6 +608,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_truncated_and_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ring_path_exactly_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill9_with_full_output, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

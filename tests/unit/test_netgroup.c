@@ -41,15 +41,15 @@ static void test_classes(void **state)
 		const char *ip;
 		ch_addr_class_t cls;
 	} cases[] = {
-	    {"127.0.0.1", CH_ADDR_LOOPBACK},   {"127.200.3.4", CH_ADDR_LOOPBACK},
-	    {"::1", CH_ADDR_LOOPBACK},         {"10.1.2.3", CH_ADDR_PRIVATE},
-	    {"172.16.0.1", CH_ADDR_PRIVATE},   {"172.31.255.1", CH_ADDR_PRIVATE},
-	    {"172.32.0.1", CH_ADDR_PUBLIC},    {"172.15.0.1", CH_ADDR_PUBLIC},
-	    {"192.168.9.9", CH_ADDR_PRIVATE},  {"100.64.0.1", CH_ADDR_PRIVATE},
+	    {"127.0.0.1", CH_ADDR_LOOPBACK},    {"127.200.3.4", CH_ADDR_LOOPBACK},
+	    {"::1", CH_ADDR_LOOPBACK},          {"10.1.2.3", CH_ADDR_PRIVATE},
+	    {"172.16.0.1", CH_ADDR_PRIVATE},    {"172.31.255.1", CH_ADDR_PRIVATE},
+	    {"172.32.0.1", CH_ADDR_PUBLIC},     {"172.15.0.1", CH_ADDR_PUBLIC},
+	    {"192.168.9.9", CH_ADDR_PRIVATE},   {"100.64.0.1", CH_ADDR_PRIVATE},
 	    {"100.127.255.1", CH_ADDR_PRIVATE}, {"100.128.0.1", CH_ADDR_PUBLIC},
-	    {"169.254.1.1", CH_ADDR_PRIVATE},  {"fd00::5", CH_ADDR_PRIVATE},
-	    {"fc12::1", CH_ADDR_PRIVATE},      {"fe80::1", CH_ADDR_PRIVATE},
-	    {"8.8.8.8", CH_ADDR_PUBLIC},       {"2001:db8::1", CH_ADDR_PUBLIC},
+	    {"169.254.1.1", CH_ADDR_PRIVATE},   {"fd00::5", CH_ADDR_PRIVATE},
+	    {"fc12::1", CH_ADDR_PRIVATE},       {"fe80::1", CH_ADDR_PRIVATE},
+	    {"8.8.8.8", CH_ADDR_PUBLIC},        {"2001:db8::1", CH_ADDR_PUBLIC},
 	};
 	uint8_t a[16];
 
