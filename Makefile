@@ -23,9 +23,10 @@ DESTDIR  ?=
 CC       ?= cc
 # Debian's pkg-config module -> the package that provides it.  The deps target
 # installs exactly these names when a module is missing.
-DEP_MODULES  := libzmq msgpack libsodium liburcu liburcu-qsbr liburcu-cds cmocka libmd
+DEP_MODULES  := libzmq msgpack libsodium liburcu liburcu-qsbr liburcu-cds cmocka libmd \
+                libmicrohttpd
 DEP_PACKAGES := pkg-config libzmq3-dev libmsgpack-dev libsodium-dev liburcu-dev \
-                libcmocka-dev libmd-dev
+                libcmocka-dev libmd-dev libmicrohttpd-dev
 # Reference peers for the DHT interoperability tests: installed when
 # possible (root on Debian); the tests skip, saying why, without them.
 DEP_OPTIONAL := python3-libtorrent nodejs npm

@@ -36,6 +36,7 @@ typedef struct ch_node_config {
 	int log_level;
 	char log_file[CH_PATH_MAX];
 	bool foreground;
+	ch_hostport_t metrics_listen; /* port 0: no metrics endpoint */
 	/* supervision */
 	uint64_t heartbeat_timeout_ms;
 	uint64_t restart_backoff_max_ms;

@@ -325,11 +325,31 @@ static int cmd_status(ch_svc_t *svc, void *user, const msgpack_object *req, ch_m
 	return 0;
 }
 
+/* cmd_metrics: the body of the last `metrics.NAME` publication, made now:
+ * what chorusd's Prometheus endpoint gathers. */
+static int cmd_metrics(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
+{
+	ch_mpw_t extra;
+	ch_mpw_init(&extra);
+	int n = own_pairs(svc, svc->ops->metrics, &extra);
+	ch_mpw_map(out, 5 + (size_t)(n > 0 ? n : 0));
+	ch_mpw_kv_u64(out, "ts", ch_wall_ms());
+	ch_mpw_kv_str(out, "service", svc->ops->name);
+	ch_mpw_kv_u64(out, "pid", (uint64_t)getpid());
+	ch_mpw_kv_u64(out, "uptime_ms", (ch_mono_ns() - svc->started_ns) / 1000000);
+	write_rings(svc, out);
+	if (n > 0)
+		msgpack_sbuffer_write(&out->sb, ch_mpw_data(&extra), ch_mpw_size(&extra));
+	ch_mpw_free(&extra);
+	return 0;
+}
+
 static int cmd_help(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out);
 
 static const ch_svc_cmd_t builtin_cmds[] = {
     {"ping", cmd_ping, "answer with the service name and pid"},
     {"status", cmd_status, "state, uptime and rings of this service"},
+    {"metrics", cmd_metrics, "the counters this service publishes every second"},
     {"help", cmd_help, "list the commands of this service"},
 };
 #define NBUILTIN (sizeof(builtin_cmds) / sizeof(builtin_cmds[0]))

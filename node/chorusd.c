@@ -28,6 +28,7 @@
 #include "err.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "node_config.h"
 #include "node_layout.h"
 #include "supervisor.h"
@@ -58,6 +59,7 @@ typedef struct node {
 	int exit_status;
 	char **svc_argv;
 	char **svc_envp;
+	ch_metrics_t *metrics; /* NULL: metrics-listen not set */
 } node_t;
 
 /* node_set_state: the only place the node's state changes; logs and
@@ -120,7 +122,7 @@ static void write_services(node_t *n, ch_mpw_t *w)
 		char how[64];
 		ch_wait_status_text(c->last_status, how, sizeof(how));
 		uint64_t spawned = atomic_load(&c->ctl->spawned_wall_ms);
-		ch_mpw_map(w, 6);
+		ch_mpw_map(w, 7);
 		ch_mpw_kv_str(w, "name", c->name);
 		ch_mpw_kv_u64(w, "pid", (uint64_t)(c->pid > 0 ? c->pid : 0));
 		ch_mpw_kv_str(w, "state", ch_sup_state_name(c->state));
@@ -128,6 +130,9 @@ static void write_services(node_t *n, ch_mpw_t *w)
 		              c->pid > 0 && now_wall > spawned ? now_wall - spawned : 0);
 		ch_mpw_kv_u64(w, "restarts", c->restarts);
 		ch_mpw_kv_str(w, "last_exit", how);
+		/* wall ms of the running process's start (0: none): exact, so
+		 * a scraper sees it change only when the process does */
+		ch_mpw_kv_u64(w, "started_ms", c->pid > 0 ? spawned : 0);
 	}
 }
 
@@ -146,11 +151,12 @@ static int cmd_status(node_t *n, ch_mpw_t *out)
 	char id[2 * CH_NODE_ID_LEN + 1], pk[65];
 	ch_hex_encode(id, sizeof(id), n->ident.id, sizeof(n->ident.id));
 	ch_hex_encode(pk, sizeof(pk), n->ident.pk.b, sizeof(n->ident.pk.b));
-	ch_mpw_map(out, 11);
+	ch_mpw_map(out, 12);
 	ch_mpw_kv_str(out, "service", "chorusd");
 	ch_mpw_kv_u64(out, "pid", (uint64_t)getpid());
 	ch_mpw_kv_str(out, "state", ch_node_state_name(n->state));
 	ch_mpw_kv_u64(out, "uptime_ms", (ch_mono_ns() - n->started_ns) / 1000000);
+	ch_mpw_kv_u64(out, "started_ms", n->ctl->started_wall_ms);
 	ch_mpw_kv_str(out, "version", CHORUS_VERSION);
 	ch_mpw_kv_str(out, "datadir", n->datadir);
 	ch_mpw_kv_str(out, "network", n->cfg.network);
@@ -462,6 +468,7 @@ static void node_loop(node_t *n)
 
 static void node_cleanup(node_t *n)
 {
+	ch_metrics_stop(&n->metrics);
 	for (int i = 0; i < CH_RING_COUNT; i++) {
 		shm_ring_leave(&n->observe[i]);
 		for (int j = 0; j < 2; j++)
@@ -580,6 +587,17 @@ int main(int argc, char **argv)
 		datadir_unlock(n->datadir, n->lock_fd);
 		return status;
 	}
+	if (n->cfg.metrics_listen.port &&
+	    (rc = ch_metrics_start(&n->metrics, &n->cfg.metrics_listen, n->datadir, err,
+	                           sizeof(err))) != 0) {
+		/* an address in use or not ours is a configuration problem.
+		 * Started after setup_signals: its thread inherits the blocked
+		 * mask, so SIGCHLD and SIGTERM still reach the signalfd. */
+		status = fail(n, report_fd, rc == CH_EINVAL ? CH_EXIT_FATAL : 1, err);
+		node_cleanup(n);
+		datadir_unlock(n->datadir, n->lock_fd);
+		return status;
+	}
 	snprintf(n->pid_path, sizeof(n->pid_path), "%s/run/chorusd.pid", n->datadir);
 	snprintf(n->shm_path, sizeof(n->shm_path), "%s/run/chorusd.shm", n->datadir);
 	/* run/chorusd.pid and run/chorusd.shm tell operators (and tests) which
@@ -598,6 +616,8 @@ int main(int argc, char **argv)
 	ch_hex_encode(id, sizeof(id), n->ident.id, sizeof(n->ident.id));
 	CH_LOG_INFO("chorusd %s starting: datadir %s, network %s, node id %s, shm %s",
 	            CHORUS_VERSION, n->datadir, n->cfg.network, id, n->shm_name);
+	if (n->metrics)
+		CH_LOG_INFO("metrics at http://%s/metrics", n->cfg.metrics_listen.str);
 	n->sup.on_event = on_sup_event;
 	n->sup.event_arg = n;
 	node_set_state(n, CH_NODE_STARTING);

@@ -269,8 +269,20 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "dht_timeouts", s->timeouts);
 	ch_mpw_kv_u64(w, "dht_bad_token", s->bad_token);
 	ch_mpw_kv_u64(w, "dht_bad_sig", s->bad_sig);
+	ch_mpw_kv_u64(w, "dht_lookups_started", s->lookups_started);
+	ch_mpw_kv_u64(w, "dht_lookups_timed_out", s->lookups_timed_out);
+	/* per KRPC method (get and put are the DHT's gets and puts):
+	 * [queries received, queries sent] */
+	ch_mpw_key(w, "dht_queries");
+	ch_mpw_map(w, KRPC_M_COUNT);
+	for (int m = 0; m < KRPC_M_COUNT; m++) {
+		ch_mpw_key(w, krpc_method_name((krpc_method_t)m));
+		ch_mpw_array(w, 2);
+		msgpack_pack_uint64(&w->pk, s->queries_in[m]);
+		msgpack_pack_uint64(&w->pk, s->queries_out[m]);
+	}
 	if (x->mb == NULL)
-		return 19;
+		return 22;
 	ms = mb_stats(x->mb);
 	ch_mpw_kv_u64(w, "outbound", mb_outbound(x->mb));
 	ch_mpw_kv_u64(w, "addrbook_new", ab_count(x->book, AB_NEW));
@@ -281,7 +293,7 @@ int disc_metrics(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "peers_in", ms->peers_in);
 	ch_mpw_kv_u64(w, "addrs_added", ms->addrs_added);
 	ch_mpw_kv_u64(w, "member_rounds", x->announces);
-	return 28;
+	return 31;
 }
 
 /* disc_fini: saves the state and releases everything. */

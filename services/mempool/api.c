@@ -327,7 +327,12 @@ static int write_stats(mp_api_t *a, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "ring_out", st.ring_out);
 	ch_mpw_kv_u64(w, "outq_bytes", st.outq_bytes);
 	ch_mpw_kv_u64(w, "announce_dropped", st.announce_dropped);
-	return 26;
+	/* every reason, zeros included, so a series exists from the start */
+	ch_mpw_key(w, "rejected_by_reason");
+	ch_mpw_map(w, CH_TXR_EXPIRED);
+	for (int r = 1; r <= CH_TXR_EXPIRED; r++)
+		ch_mpw_kv_u64(w, mp_tx_reason_name(r), st.pool.rejects_by_reason[r]);
+	return 27;
 }
 
 /* info: pool size, bounds, fee floor and counters. */

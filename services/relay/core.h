@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "hash.h"
+#include "histo.h"
 #include "msgs.h"
 #include "outq.h"
 
@@ -169,6 +170,9 @@ uint32_t rl_core_block_max(const rl_core_t *c);
 
 /* ---- reading state (commands, metrics, tests) ---- */
 const rl_stats_t *rl_core_stats(const rl_core_t *c);
+/* rl_core_histo: latency from GETDATA to verdict (which 0) and from the
+ * first announcement to verdict (which 1); see inflight.h. */
+const ch_histo_t *rl_core_histo(const rl_core_t *c, int which);
 
 typedef struct rl_peer_info {
 	uint64_t handle;

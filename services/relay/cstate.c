@@ -76,6 +76,12 @@ const rl_stats_t *rl_core_stats(const rl_core_t *c)
 	return &c->st;
 }
 
+/* rl_core_histo: the request (0) or announcement (1) latency histogram. */
+const ch_histo_t *rl_core_histo(const rl_core_t *c, int which)
+{
+	return which ? &c->trk.h_announce : &c->trk.h_request;
+}
+
 /* rl_core_peers: a copy of each peer's state for the peers command. */
 uint32_t rl_core_peers(const rl_core_t *c, rl_peer_info_t *out, uint32_t cap)
 {

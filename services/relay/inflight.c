@@ -324,7 +324,8 @@ rl_trk_res_t rl_trk_announce(rl_trk_t *t, const uint8_t id[RL_ID_LEN], rl_hash_t
 	uint32_t idx = (uint32_t)e;
 	rl_req_t *r = &t->req[idx];
 	uint32_t gen = r->gen;
-	*r = (rl_req_t){.gen = gen, .nann = 1, .state = RL_REQ_FRESH, .counted = 1};
+	*r =
+	    (rl_req_t){.gen = gen, .nann = 1, .state = RL_REQ_FRESH, .counted = 1, .first_ns = now};
 	r->ann[0] = slot;
 	t->peer[slot].announced++;
 	list_push(t, &t->fresh_head, &t->fresh_tail, idx);
@@ -353,6 +354,10 @@ int rl_trk_done(rl_trk_t *t, const uint8_t id[RL_ID_LEN], rl_hash_t h, uint64_t 
 	uint32_t idx = (uint32_t)e;
 	rl_req_t *r = &t->req[idx];
 	int asked = r->state == RL_REQ_ASKED ? r->peer : -1;
+	if (asked >= 0 && now >= r->asked_ns)
+		ch_histo_add(&t->h_request, now - r->asked_ns);
+	if (now >= r->first_ns)
+		ch_histo_add(&t->h_announce, now - r->first_ns);
 	unlink_any(t, idx);
 	release(t, idx);
 	t->st.done++;

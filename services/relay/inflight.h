@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "filter.h"
+#include "histo.h"
 
 #define RL_ALT_MAX 8 /* announcers remembered per id (`tried` has one bit each) */
 
@@ -54,6 +55,7 @@ typedef enum rl_req_state {
 
 typedef struct rl_req {
 	uint64_t asked_ns;
+	uint64_t first_ns;   /* the first announcement */
 	uint32_t prev, next; /* list links: entry index + 1, 0 = none */
 	uint32_t gen;        /* bumped when the entry is freed */
 	uint16_t ann[RL_ALT_MAX];
@@ -107,6 +109,9 @@ typedef struct rl_trk {
 	rl_trk_out_t *out;
 	uint32_t nout, outcap;
 	rl_trk_stats_t st;
+	/* at each verdict (rl_trk_done): since the GETDATA went out (asked
+	 * entries only), and since the first peer announced the id */
+	ch_histo_t h_request, h_announce;
 } rl_trk_t;
 
 /* rl_trk_init: a tracker of cap entries for peer slots 0..npeers-1.

@@ -429,6 +429,18 @@ static void kv_stats(ch_mpw_t *w, const rl_stats_t *st, int *n)
 #undef KV
 }
 
+/* write_histo: a histogram as common/histo.h describes it. */
+static void write_histo(ch_mpw_t *w, const ch_histo_t *h)
+{
+	ch_mpw_map(w, 3);
+	ch_mpw_key(w, "buckets");
+	ch_mpw_array(w, CH_HISTO_NB + 1);
+	for (int i = 0; i <= CH_HISTO_NB; i++)
+		msgpack_pack_uint64(&w->pk, h->bucket[i]);
+	ch_mpw_kv_u64(w, "count", h->count);
+	ch_mpw_kv_u64(w, "sum_ns", h->sum_ns);
+}
+
 /* rl_svc_status: status and metrics share these pairs. */
 int rl_svc_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 {
@@ -454,7 +466,11 @@ int rl_svc_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "req_reasked", si.trk_reasked);
 	ch_mpw_kv_u64(w, "ring_errors", s->ring_errors);
 	ch_mpw_kv_u64(w, "out_dropped", s->out_dropped);
-	n += 18;
+	ch_mpw_key(w, "request_latency");
+	write_histo(w, rl_core_histo(s->core, 0));
+	ch_mpw_key(w, "announce_latency");
+	write_histo(w, rl_core_histo(s->core, 1));
+	n += 20;
 	kv_stats(w, rl_core_stats(s->core), &n);
 	return n;
 }

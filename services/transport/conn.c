@@ -82,6 +82,7 @@ void tp_misbehave(tp_peer_t *p, int points, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	int32_t score = atomic_fetch_add(&p->score, points) + points;
+	atomic_fetch_add(&p->w->tp->c_misbehave_points, (uint64_t)points);
 	CH_LOG_WARN("peer %s misbehaved (+%d, score %d): %s", p->addr, points, (int)score, why);
 	emit(p, "peer_misbehaved", why, points);
 	tp_t *tp = p->w->tp;
@@ -203,6 +204,7 @@ static void stage_frame(tp_peer_t *p, uint8_t type, const void *payload, uint32_
 	memcpy(p->stage + p->slen + WIRE_HDR_LEN, payload, len);
 	p->slen += WIRE_HDR_LEN + len;
 	atomic_fetch_add_explicit(&p->msgs_out, 1, memory_order_relaxed);
+	tp_count_type(p->w->type_out, p->w->type_out_bytes, type, len);
 }
 
 static void send_reject(tp_peer_t *p, const char *reason, uint64_t now)
@@ -339,6 +341,7 @@ static void peer_up(tp_peer_t *p, uint64_t now)
 	p->connected_wall_ms = ch_wall_ms();
 	p->last_recv_ns = now;
 	p->ping_done_ns = now;
+	atomic_fetch_add(&tp->c_handshake_ok, 1);
 	tp_hs_end(tp, &p->sa, p->inbound);
 	atomic_fetch_add(p->inbound ? &tp->n_inbound : &tp->n_outbound, 1);
 	if (tp_peertab_add(&tp->table, p) != 0) {
@@ -548,6 +551,7 @@ static void frames(tp_peer_t *p, uint64_t now, batch_t *b)
 			break; /* a newer version's type: skipped */
 		}
 		atomic_fetch_add_explicit(&p->msgs_in, 1, memory_order_relaxed);
+		tp_count_type(p->w->type_in, p->w->type_in_bytes, h.type, h.len);
 		off += WIRE_HDR_LEN + h.len;
 	}
 stop:

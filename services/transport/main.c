@@ -405,6 +405,7 @@ static bool append_frame(tp_t *tp, tp_peer_t *p, uint8_t type, const uint8_t *pa
 		memcpy(p->obuf + p->olen + WIRE_HDR_LEN, payload, len);
 		p->olen += WIRE_HDR_LEN + len;
 		atomic_fetch_add_explicit(&p->msgs_out, 1, memory_order_relaxed);
+		tp_count_type(tp->type_out, tp->type_out_bytes, type, len);
 	}
 out:
 	pthread_mutex_unlock(&p->out_lock);
@@ -418,6 +419,7 @@ static void misbehave_from_relay(tp_t *tp, const ch_msg_misbehave_t *m)
 	tp_peer_t *p = tp_peertab_find(rcu_dereference(tp->table.cur), m->peer);
 	if (p && m->points > 0 && m->points <= CH_MISBEHAVE_POINTS_MAX) {
 		int32_t score = atomic_fetch_add(&p->score, m->points) + m->points;
+		atomic_fetch_add(&tp->c_misbehave_points, (uint64_t)m->points);
 		CH_LOG_WARN("peer %s misbehaved (+%d, score %d): %s", p->addr, (int)m->points,
 		            (int)score, reason);
 		tp_event_t ev = {.peer = p->handle, .points = m->points, .score = score};
@@ -945,6 +947,29 @@ static const ch_svc_cmd_t tp_cmds[] = {
 
 /* ---------------------------------------------------------------- frame hooks */
 
+/* write_types: "types": {NAME: [frames in, bytes in, frames out, bytes
+ * out]}, summed over the workers and the main thread. */
+static void write_types(tp_t *tp, ch_mpw_t *w)
+{
+	ch_mpw_key(w, "types");
+	ch_mpw_map(w, WIRE_TYPE_MAX + 1);
+	for (unsigned t = 0; t <= WIRE_TYPE_MAX; t++) {
+		uint64_t v[4] = {0, 0, atomic_load(&tp->type_out[t]),
+		                 atomic_load(&tp->type_out_bytes[t])};
+		for (int i = 0; i < tp->nworkers; i++) {
+			tp_worker_t *wk = &tp->workers[i];
+			v[0] += atomic_load_explicit(&wk->type_in[t], memory_order_relaxed);
+			v[1] += atomic_load_explicit(&wk->type_in_bytes[t], memory_order_relaxed);
+			v[2] += atomic_load_explicit(&wk->type_out[t], memory_order_relaxed);
+			v[3] += atomic_load_explicit(&wk->type_out_bytes[t], memory_order_relaxed);
+		}
+		ch_mpw_key(w, wire_type_name((uint8_t)t));
+		ch_mpw_array(w, 4);
+		for (int i = 0; i < 4; i++)
+			msgpack_pack_uint64(&w->pk, v[i]);
+	}
+}
+
 static void write_counters(tp_t *tp, ch_mpw_t *w)
 {
 	ch_mpw_kv_u64(w, "inbound", (uint64_t)atomic_load(&tp->n_inbound));
@@ -965,8 +990,11 @@ static void write_counters(tp_t *tp, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "pex_dropped", atomic_load(&tp->c_pmsg_dropped));
 	ch_mpw_kv_u64(w, "bans_refused", tp_bans_refused(tp->bans));
 	ch_mpw_kv_u64(w, "scores_remembered", tp_scores_count(tp->scores));
+	ch_mpw_kv_u64(w, "handshakes", atomic_load(&tp->c_handshake_ok));
+	ch_mpw_kv_u64(w, "misbehaviour_points", atomic_load(&tp->c_misbehave_points));
+	write_types(tp, w);
 }
-#define NCOUNTERS 18
+#define NCOUNTERS 21
 
 static int tp_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 {

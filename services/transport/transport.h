@@ -262,6 +262,10 @@ struct tp_worker {
 	tp_peer_t **peers; /* this worker's connections */
 	size_t npeers, cap;
 	_Atomic bool stop;
+	/* frames by wire type (0: a type we do not know), header included;
+	 * written by this worker only, summed by status */
+	_Atomic uint64_t type_in[WIRE_TYPE_MAX + 1], type_in_bytes[WIRE_TYPE_MAX + 1];
+	_Atomic uint64_t type_out[WIRE_TYPE_MAX + 1], type_out_bytes[WIRE_TYPE_MAX + 1];
 	uint8_t scratch[64 * 1024 + NOISE_REC_OVERHEAD];
 };
 
@@ -339,7 +343,20 @@ struct tp {
 	/* counters */
 	_Atomic uint64_t c_accepted, c_refused, c_dialed, c_handshake_fail, c_banned, c_ring_full,
 	    c_bad_frames, c_out_dropped, c_slow_closed;
+	_Atomic uint64_t c_handshake_ok, c_misbehave_points;
+	/* frames the main thread queued for peers, by wire type (see workers) */
+	_Atomic uint64_t type_out[WIRE_TYPE_MAX + 1], type_out_bytes[WIRE_TYPE_MAX + 1];
 };
+
+/* tp_count_type: adds one frame of len payload bytes to a per-type counter
+ * pair (the type clamped to 0 when unknown). */
+static inline void tp_count_type(_Atomic uint64_t *n, _Atomic uint64_t *bytes, uint8_t type,
+                                 uint32_t len)
+{
+	unsigned t = type <= WIRE_TYPE_MAX ? type : 0;
+	atomic_fetch_add_explicit(&n[t], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&bytes[t], (uint64_t)len + WIRE_HDR_LEN, memory_order_relaxed);
+}
 
 /* worker.c */
 int tp_workers_start(tp_t *tp, int n);
