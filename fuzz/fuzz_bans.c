@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a change saves the file; the saved file loads the same bans (the
 	 * one just removed aside) */
 	tp_bans_del(b, "no-such-address");
-	tp_bans_add(b, "192.0.2.1", now + 3600 * 1000, "fuzz\nline");
+	tp_bans_add(b, "192.0.2.1", now + 3600 * 1000, "fuzz\nline", false);
 	size_t live = tp_bans_count(b, now);
 	tp_bans_close(&b);
 	b = tp_bans_open(fuzz_tmpdir());

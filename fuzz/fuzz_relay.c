@@ -24,13 +24,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void drain(rl_outq_t *q)
+static void drain(shm_outq_t *q)
 {
 	uint32_t tag, len;
 	const uint8_t *p;
-	while (rl_outq_next(q, &tag, &p, &len)) {
+	while (shm_outq_next(q, &tag, &p, &len)) {
 		FUZZ_CHECK(tag != 0);
-		rl_outq_pop(q);
+		shm_outq_pop(q);
 	}
 }
 

@@ -59,6 +59,8 @@ int32_t tp_scores_take(tp_scores_t *s, const char *ip, uint64_t now)
 	char key[48];
 	int32_t pts = 0;
 
+	if (s == NULL)
+		return 0;
 	tp_ban_key(ip, key, sizeof(key));
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->n; i++)
@@ -76,7 +78,7 @@ void tp_scores_keep(tp_scores_t *s, const char *ip, int32_t points, uint64_t now
 	char key[48];
 	score_ent_t *e = NULL;
 
-	if (points < 1)
+	if (s == NULL || points < 1)
 		return;
 	tp_ban_key(ip, key, sizeof(key));
 	pthread_mutex_lock(&s->lock);
@@ -112,6 +114,8 @@ void tp_scores_keep(tp_scores_t *s, const char *ip, int32_t points, uint64_t now
 
 size_t tp_scores_count(tp_scores_t *s)
 {
+	if (s == NULL)
+		return 0;
 	pthread_mutex_lock(&s->lock);
 	size_t n = s->n;
 	pthread_mutex_unlock(&s->lock);

@@ -51,8 +51,8 @@
  * peer that stops reading slows only itself. */
 #define TP_OUT_SOFT      (1u << 20)
 #define TP_OUT_HARD      (8u << 20)
-#define TP_SLOW_POINTS   10  /* a peer disconnected for not reading what it is sent */
-#define TP_BAN_SCORE     100 /* misbehaviour points that get an address banned */
+#define TP_SLOW_POINTS   10   /* a peer disconnected for not reading what it is sent */
+#define TP_BAN_SCORE     100  /* misbehaviour points that get an address banned */
 #define TP_HS_PER_ADDR   4    /* inbound handshakes in progress per address */
 #define TP_HS_SLOTS      1024 /* counters those are kept in */
 #define TP_PING_EVERY_NS (15 * 1000000000ULL)
@@ -182,7 +182,8 @@ typedef struct tp_scores tp_scores_t;
 tp_scores_t *tp_scores_new(void);
 void tp_scores_destroy(tp_scores_t **s);
 /* tp_scores_take: the remembered (decayed) points of ip, forgotten from the
- * table (the connection carries them now); 0 if none. */
+ * table (the connection carries them now); 0 if none.  A NULL table (a
+ * harness without one) remembers nothing. */
 int32_t tp_scores_take(tp_scores_t *s, const char *ip, uint64_t now_wall_ms);
 /* tp_scores_keep: remembers points of ip at a connection's end. */
 void tp_scores_keep(tp_scores_t *s, const char *ip, int32_t points, uint64_t now_wall_ms);
