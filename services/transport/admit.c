@@ -344,6 +344,9 @@ int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, siz
 		in++;
 		same += ch_netgroup_eq(&p->group, &g);
 	}
+	/* connections of the group still in their handshake count too, or a
+	 * burst from one group gets past the limit before any finishes */
+	same += atomic_load(&tp->hs_group[ig]);
 	if ((int64_t)same >= tp->lim.max_per_group) {
 		snprintf(why, cap, "address group of %s has %zu inbound peers (max-per-group %lld)",
 		         ip, same, (long long)tp->lim.max_per_group);
