@@ -139,8 +139,9 @@ int rl_prod_save(const char *datadir, const rl_producers_t *s)
 	char path[4096];
 	if (path_of(datadir, path, sizeof(path)))
 		return CH_ERANGE;
-	static const char head[] = "# block producers: written by chorus-relay (chorusctl producers); "
-	                           "this file wins over the config's producer keys\n";
+	static const char head[] =
+	    "# block producers: written by chorus-relay (chorusctl producers); "
+	    "this file wins over the config's producer keys\n";
 	size_t cap = sizeof(head) + 65 * (size_t)s->n;
 	char *text = malloc(cap);
 	if (!text)
