@@ -235,8 +235,8 @@ static const ch_cfg_opt_t node_opts[] = {
     {.key = "producer",
      .type = CH_CFG_STR,
      .flags = CH_CFG_MULTI,
-     .help = "public key (64 hex digits) allowed to produce blocks (repeatable; none: any key, "
-             "with a warning; DATADIR/producers wins once chorusctl producers wrote it)",
+     .help = "public key (64 hex digits) allowed to produce blocks (none: any key, with a "
+             "warning; DATADIR/producers wins once chorusctl producers wrote it)",
      CH_CFG_AT(C, producers)},
     {.key = "ring-size",
      .type = CH_CFG_SIZE,

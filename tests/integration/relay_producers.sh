@@ -11,6 +11,7 @@
 #   3. `producers add` / `remove` take effect at once and survive a kill -9
 #      of relay (DATADIR/producers, which wins over --producer).
 #   4. block submit on n2 (not a producer) is refused with the error.
+# Also: a malformed --producer is refused at start.
 # On the code before the producer set, step 1 fails (n1 accepts the forged
 # block: the pools drop to 5 and it is relayed), and so would step 2 (the
 # listed id sits in every seen-cache, so n1 never fetches it); steps 3 and
@@ -50,6 +51,12 @@ top_ids() {
 	ctl "$1" --json mempool list --top "$2" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4
 }
 LINE=(n0 n1 n2)
+
+# a malformed key is refused at start, naming the key
+out=$("$CHORUSD" --datadir "$T/bad" --producer 1234 --print-config 2>&1)
+[ $? -eq 78 ] || fail "a malformed producer key was not refused: $out"
+echo "$out" | grep -q 'producer: "1234" is not a public key' || fail "refusal: $out"
+ok "a malformed --producer is refused at start (exit 78)"
 
 start_node n0 --listen 127.0.0.1:$PORT_BASE --max-outbound 0
 wait_until 30 node_running n0 || fail "n0 did not start"
