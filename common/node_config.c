@@ -236,6 +236,12 @@ static const ch_cfg_opt_t node_opts[] = {
      .max = 86400000,
      .help = "time in which a raised minimum fee rate halves back",
      CH_CFG_AT(C, mempool_fee_halflife_ms)},
+    {.key = "producer",
+     .type = CH_CFG_STR,
+     .flags = CH_CFG_MULTI,
+     .help = "public key (64 hex digits) allowed to produce blocks (none: any key, with a "
+             "warning; DATADIR/producers wins once chorusctl producers wrote it)",
+     CH_CFG_AT(C, producers)},
     {.key = "ring-size",
      .type = CH_CFG_SIZE,
      .def = "4m",
@@ -379,6 +385,17 @@ int ch_node_config_load(ch_node_config_t *c, int argc, char **argv, int *argi_ou
 		}
 		c->max_outbound = c->max_peers - 1;
 		derived(c, "max-outbound");
+	}
+	for (size_t i = 0; i < c->producers.n; i++) {
+		const char *k = c->producers.v[i];
+		size_t len = strlen(k), j = 0;
+		while (j < len && isxdigit((unsigned char)k[j]))
+			j++;
+		if (len != 64 || j != len) {
+			snprintf(err, errcap,
+			         "producer: \"%s\" is not a public key (64 hex digits)", k);
+			return CH_EINVAL;
+		}
 	}
 	if ((c->ring_size & (c->ring_size - 1)) != 0) {
 		snprintf(err, errcap, "ring-size: %llu is not a power of two",

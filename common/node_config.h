@@ -65,6 +65,9 @@ typedef struct ch_node_config {
 	uint64_t mempool_expiry_ms;
 	int64_t mempool_min_fee_rate;
 	uint64_t mempool_fee_halflife_ms;
+	/* relay: the validator set (public keys, 64 hex digits, checked);
+	 * DATADIR/producers wins once written (docs/relay.md) */
+	ch_cfg_strs_t producers;
 	/* rings */
 	uint64_t ring_size;
 	uint64_t ring_max_msg;

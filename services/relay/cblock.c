@@ -29,7 +29,9 @@ int rl_blocks_init(rl_core_t *c)
 	c->blk_idx = malloc(sizeof(uint32_t) * n);
 	c->sidmap = calloc(ms, sizeof(uint32_t));
 	c->sids = calloc(n, sizeof(uint64_t));
-	return c->msgbuf && c->blk_txs && c->blk_idx && c->sidmap && c->sids ? 0 : CH_ENOMEM;
+	c->prod = calloc(1, sizeof(*c->prod));
+	return c->msgbuf && c->blk_txs && c->blk_idx && c->sidmap && c->sids && c->prod ? 0
+	                                                                                : CH_ENOMEM;
 }
 
 /* pending_drop: frees a pending compact block (safe on an unused slot). */
@@ -52,6 +54,23 @@ void rl_blocks_free(rl_core_t *c)
 	free(c->blk_idx);
 	free(c->sidmap);
 	free(c->sids);
+	free(c->prod);
+}
+
+void rl_core_set_producers(rl_core_t *c, const rl_producers_t *s)
+{
+	*c->prod = *s;
+}
+
+const rl_producers_t *rl_core_producers(const rl_core_t *c)
+{
+	return c->prod;
+}
+
+/* producer_ok: the block's producer may produce (always, with no set). */
+static bool producer_ok(const rl_core_t *c, const uint8_t producer[32])
+{
+	return c->prod->n == 0 || rl_prod_has(c->prod, producer);
 }
 
 /* rl_block_find: recent blocks are few (RL_BLOCKS_KEEP): a scan is cheapest. */
@@ -264,6 +283,13 @@ static void finish(rl_core_t *c, rl_block_t *b, rl_peer_t *p, uint32_t missing, 
 		}
 		return;
 	}
+	if (!producer_ok(c, b->producer)) {
+		/* the set changed while its ids were fetched */
+		c->st.blocks_not_producer++;
+		if (pd)
+			pending_drop(pd);
+		return;
+	}
 	c->st.cmpct_complete++;
 	accept(c, b, p, true, missing, started, now, NULL);
 	if (pd)
@@ -394,6 +420,15 @@ void rl_block_on_msg(rl_core_t *c, rl_peer_t *p, const uint8_t *pl, uint32_t len
 	}
 	if (m.kind == RL_BLKMSG_TXN) {
 		on_txn(c, p, &m, now);
+		return;
+	}
+	/* Before anything is kept or marked: a block from outside the
+	 * validator set would otherwise empty pools and, through the
+	 * seen-cache, censor its ids (even of transactions not yet sent). */
+	if (!producer_ok(c, m.b.producer)) {
+		c->st.blocks_not_producer++;
+		rl_misbehave(c, p, RL_PTS_NOT_PRODUCER,
+		             "block from a key outside the producer set");
 		return;
 	}
 	rl_fset_add(&p->known, rl_core_hash(c, m.b.id));
@@ -531,6 +566,13 @@ int rl_core_block_submit(rl_core_t *c, const uint8_t *ids, uint32_t n, bool has_
 {
 	if (n > c->block_max)
 		return CH_ERANGE;
+	if (c->prod->n) {
+		ch_pubkey_t pk;
+		if (ch_ed25519_sk_pubkey(&pk, sk) != 0)
+			return CH_EINVAL;
+		if (!rl_prod_has(c->prod, pk.b))
+			return CH_EPERM;
+	}
 	rl_block_t b = {.v = RL_BLOCK_VERSION, .ntx = n, .txs = (uint8_t *)ids};
 	b.height = has_height ? height : (c->have_tip ? c->tip_height + 1 : 1);
 	if (has_prev)

@@ -32,6 +32,7 @@
 #include "histo.h"
 #include "msgs.h"
 #include "outq.h"
+#include "producers.h"
 
 /* ---- timing (candidates for configuration keys) ---- */
 #define RL_ANNOUNCE_MS      2    /* batching delay of announcements: future key relay-announce-ms */
@@ -72,6 +73,10 @@
 #define RL_PTS_MALFORMED 10  /* undecodable relay payload, invalid transaction */
 #define RL_PTS_FLOOD     1   /* per message (or item) over a bucket */
 #define RL_PTS_BAD_BLOCK 100 /* a block whose signature does not verify */
+/* A block whose producer is not in the validator set: 50, so one such block
+ * from an honest peer that has not yet heard of a change of the set does not
+ * ban it, and a second one does (points are remembered per address). */
+#define RL_PTS_NOT_PRODUCER 50
 
 /* Flood mode (the bench's baseline): TX_REQUEST records the relay makes
  * for itself carry this bit in `peer`, the origin in the other bits. */
@@ -119,6 +124,7 @@ typedef struct rl_stats {
 	uint64_t block_inv_dropped, pending_evicted; /* block ids over the bucket; slots given up */
 	uint64_t blocks_in, blocks_out, blocks_accepted, blocks_dup, blocks_bad, cmpct_in,
 	    cmpct_complete, cmpct_missing_ids, cmpct_fallbacks, cmpct_bytes_saved;
+	uint64_t blocks_not_producer; /* refused: the producer is not in the validator set */
 	uint64_t inv_oversized, inv_flood, malformed, misbehave_reports, fail_points;
 	uint64_t bytes_in, bytes_out, announce_flushes, poolset_full, filtered_dups;
 	uint64_t flood_sent;
@@ -160,13 +166,22 @@ bool rl_core_flood(const rl_core_t *c);
  * rl_core_block_max), signs it with sk, and relays it as if received.
  * height/prev default (has_* false) to the best block seen + 1 and its id.
  * Fills *out (txs NULL).  0; CH_ERANGE (too many ids); CH_ENOMEM;
- * CH_ECRYPTO. */
+ * CH_ECRYPTO; CH_EPERM (the key is not in a non-empty validator set). */
 typedef struct rl_block rl_block_t;
 int rl_core_block_submit(rl_core_t *c, const uint8_t *ids, uint32_t n, bool has_height,
                          uint64_t height, bool has_prev, const uint8_t prev[32],
                          const ch_seckey_t *sk, uint64_t now, rl_block_t *out, size_t *full_bytes,
                          size_t *cmpct_bytes, uint32_t *relayed);
 uint32_t rl_core_block_max(const rl_core_t *c);
+
+/* rl_core_set_producers: replaces the validator set (copied).  With at
+ * least one key, a block (full or compact) whose producer is not in it is
+ * refused before it changes anything: nothing leaves the pool, neither the
+ * block's id nor its ids enter the seen-cache, it is not relayed, and the
+ * sender gets RL_PTS_NOT_PRODUCER; block submit with a key outside it fails
+ * with CH_EPERM.  An empty set: any key's block is accepted. */
+void rl_core_set_producers(rl_core_t *c, const rl_producers_t *s);
+const rl_producers_t *rl_core_producers(const rl_core_t *c);
 
 /* ---- reading state (commands, metrics, tests) ---- */
 const rl_stats_t *rl_core_stats(const rl_core_t *c);

@@ -104,6 +104,7 @@ struct rl_core {
 	uint64_t tip_height;
 	uint8_t tip_id[32];
 	bool flood;
+	rl_producers_t *prod; /* the validator set (cblock.c); n == 0: any key */
 	rl_stats_t st;
 };
 

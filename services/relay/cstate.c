@@ -143,7 +143,7 @@ void rl_core_state(const rl_core_t *c, rl_state_info_t *o)
 	            ((size_t)c->pool.mask + 1) * 4 + (size_t)c->pool.cap * sizeof(rl_identry_t) +
 	            ((size_t)c->trk.tab.mask + 1) * 4 +
 	            (size_t)c->trk.tab.cap * (sizeof(rl_identry_t) + sizeof(rl_req_t)) +
-	            c->out_tp.cap + c->out_mp.cap;
+	            c->out_tp.cap + c->out_mp.cap + sizeof(rl_producers_t);
 	for (uint32_t s = 0; s < c->maxpeers; s++)
 		if (c->peers[s].used)
 			o->memory += rl_fset_bytes(&c->peers[s].known);

@@ -22,6 +22,7 @@
 #include "err.h"
 #include "identity.h"
 #include "log.h"
+#include "producers.h"
 
 #define RING_BATCH     256                /* input records per ring per loop turn */
 #define EVENT_EVERY_NS (100 * 1000000ULL) /* tx_relayed events at most this often */
@@ -38,6 +39,7 @@ typedef struct rl_svc {
 	uint64_t armed;
 	ch_identity_t ident;
 	bool have_ident;
+	const char *prod_source; /* "file", "config" or "none" */
 	uint64_t last_ev_ns, ev_accepted, ev_ids, ev_invs;
 	uint64_t ring_errors, out_dropped;
 } rl_svc_t;
@@ -306,6 +308,52 @@ static void rebuild_peers(rl_svc_t *s)
 		s->rebuilding = true;
 }
 
+/* ---------------------------------------------------------------- producers */
+
+/* load_producers: the validator set: DATADIR/producers if the producers
+ * commands ever wrote it (it wins), else the config's producer keys.  A
+ * file that does not parse stops the node (CH_EINVAL is fatal): falling
+ * back to "any key" would open the pools to every peer. */
+static int load_producers(rl_svc_t *s, const ch_node_config_t *cfg)
+{
+	rl_producers_t *set = calloc(1, sizeof(*set));
+	char err[256];
+	if (!set)
+		return CH_ENOMEM;
+	int rc = rl_prod_load(cfg->datadir, set, err, sizeof(err));
+	if (rc == 0) {
+		s->prod_source = "file";
+		if (cfg->producers.n)
+			CH_LOG_INFO("producers: %s/%s wins over the %zu producer keys of the "
+			            "configuration",
+			            cfg->datadir, RL_PRODUCERS_FILE, cfg->producers.n);
+	} else if (rc == CH_ENOENT) {
+		set->n = 0;
+		for (size_t i = 0; i < cfg->producers.n; i++) {
+			uint8_t k[32];
+			/* node_config checked the form */
+			if (rl_prod_parse_hex(cfg->producers.v[i], strlen(cfg->producers.v[i]), k))
+				rl_prod_add(set, k);
+		}
+		s->prod_source = set->n ? "config" : "none";
+	} else {
+		CH_LOG_ERROR("producers: %s (fix or remove the file)", err);
+		free(set);
+		return CH_EINVAL;
+	}
+	rl_core_set_producers(s->core, set);
+	if (set->n)
+		CH_LOG_INFO("producers: %u keys may produce blocks (from the %s)", set->n,
+		            strcmp(s->prod_source, "file") == 0 ? "producers file"
+		                                                : "configuration");
+	else
+		CH_LOG_WARN("no block producers configured: any peer's block, signed by any key, "
+		            "removes its transactions from the pool; set producer = PUBKEY (or "
+		            "chorusctl producers set)");
+	free(set);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- life */
 
 int rl_svc_init(ch_svc_t *svc, void **user)
@@ -341,6 +389,11 @@ int rl_svc_init(ch_svc_t *svc, void **user)
 		CH_LOG_ERROR("relay init: out of memory");
 		rl_svc_fini(svc, s);
 		return CH_ENOMEM;
+	}
+	int prc = load_producers(s, cfg);
+	if (prc) {
+		rl_svc_fini(svc, s);
+		return prc;
 	}
 	/* a ring already consumed from means this is a restart */
 	shm_ring_stats_t st;
@@ -406,6 +459,7 @@ static void kv_stats(ch_mpw_t *w, const rl_stats_t *st, int *n)
 	KV(blocks_accepted);
 	KV(blocks_dup);
 	KV(blocks_bad);
+	KV(blocks_not_producer);
 	KV(cmpct_in);
 	KV(cmpct_complete);
 	KV(cmpct_missing_ids);
@@ -470,7 +524,11 @@ int rl_svc_status(ch_svc_t *svc, void *user, ch_mpw_t *w)
 	write_histo(w, rl_core_histo(s->core, 0));
 	ch_mpw_key(w, "announce_latency");
 	write_histo(w, rl_core_histo(s->core, 1));
-	n += 20;
+	/* with no producer set any peer's block empties the pool: shown */
+	ch_mpw_kv_str(w, "block_rule", rl_core_producers(s->core)->n ? "producers" : "any-key");
+	ch_mpw_kv_u64(w, "producers", rl_core_producers(s->core)->n);
+	ch_mpw_kv_str(w, "producers_source", s->prod_source ? s->prod_source : "none");
+	n += 23;
 	kv_stats(w, rl_core_stats(s->core), &n);
 	return n;
 }
@@ -563,6 +621,13 @@ static void fill_submit(ch_mpw_t *out, const rl_block_t *b, size_t full, size_t 
 	ch_mpw_kv_u64(out, "relayed", relayed);
 }
 
+/* may_produce: this node's key is in the validator set (or there is none). */
+static bool may_produce(const rl_svc_t *s)
+{
+	const rl_producers_t *set = rl_core_producers(s->core);
+	return set->n == 0 || rl_prod_has(set, s->ident.pk.b);
+}
+
 /* submit: what block_submit needs once the ids are known. */
 typedef struct submit {
 	rl_svc_t *s;
@@ -617,7 +682,11 @@ static void on_top(void *arg, int rc, const msgpack_object *res, const char *msg
 			                        32) == 0)
 				n++;
 		rc = submit_block(s, a, ids, n, &out);
-		if (rc)
+		if (rc == CH_EPERM)
+			ch_svc_reply_error(s->svc, a->reply, rc,
+			                   "this node's key is not a block producer (see chorusctl "
+			                   "producers list)");
+		else if (rc)
 			ch_svc_reply_error(s->svc, a->reply, rc, "%s", ch_strerror(rc));
 		else
 			ch_svc_reply(s->svc, a->reply, &out);
@@ -642,6 +711,15 @@ static int cmd_block_submit(ch_svc_t *svc, void *user, const msgpack_object *req
 	if (!s->have_ident) {
 		ch_svc_set_error(svc, "this node has no identity key to sign blocks with");
 		return CH_EINVAL;
+	}
+	if (!may_produce(s)) {
+		char pk[65];
+		ch_hex_encode(pk, sizeof(pk), s->ident.pk.b, 32);
+		ch_svc_set_error(svc,
+		                 "this node's key %s is not a block producer (see chorusctl "
+		                 "producers list): peers would refuse its block",
+		                 pk);
+		return CH_EPERM;
 	}
 	if (a.has_prev && !get_id(o, a.prev)) {
 		ch_svc_set_error(svc, "\"prev\" must be 32 bytes of binary or 64 hex digits");
@@ -713,10 +791,123 @@ static int cmd_mode(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw
 	return 0;
 }
 
+/* ---------------------------------------------------------------- producers */
+
+/* fill_producers: {producers: [hex...], source, block_rule}. */
+static void fill_producers(rl_svc_t *s, ch_mpw_t *out)
+{
+	const rl_producers_t *set = rl_core_producers(s->core);
+	ch_mpw_map(out, 3);
+	ch_mpw_key(out, "producers");
+	ch_mpw_array(out, set->n);
+	for (uint32_t i = 0; i < set->n; i++) {
+		char hex[65];
+		ch_hex_encode(hex, sizeof(hex), set->key[i], 32);
+		msgpack_pack_str_with_body(&out->pk, hex, 64);
+	}
+	ch_mpw_kv_str(out, "source", s->prod_source ? s->prod_source : "none");
+	ch_mpw_kv_str(out, "block_rule", set->n ? "producers" : "any-key");
+}
+
+static int cmd_producers_list(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
+{
+	(void)svc;
+	(void)req;
+	fill_producers(user, out);
+	return 0;
+}
+
+typedef enum { PROD_SET, PROD_ADD, PROD_REMOVE } prod_op_t;
+
+/* producers_change: the new set is built on a copy, written to
+ * DATADIR/producers (atomically, fsynced), and only then applied: a
+ * refused change or a failed write leaves the set as it was. */
+static int producers_change(ch_svc_t *svc, rl_svc_t *s, const msgpack_object *req, ch_mpw_t *out,
+                            prod_op_t op)
+{
+	const msgpack_object *keys;
+	if (ch_mp_map_get(req, "keys", &keys) != 0 || keys->type != MSGPACK_OBJECT_ARRAY) {
+		ch_svc_set_error(svc, "\"keys\" must be a list of public keys");
+		return CH_EINVAL;
+	}
+	if (keys->via.array.size > RL_PRODUCERS_MAX) {
+		ch_svc_set_error(svc, "at most %d producers", RL_PRODUCERS_MAX);
+		return CH_ERANGE;
+	}
+	rl_producers_t *set = malloc(sizeof(*set));
+	if (!set)
+		return CH_ENOMEM;
+	if (op == PROD_SET)
+		set->n = 0;
+	else
+		*set = *rl_core_producers(s->core);
+	int rc = 0;
+	for (uint32_t i = 0; i < keys->via.array.size && !rc; i++) {
+		uint8_t k[32];
+		if (!get_id(&keys->via.array.ptr[i], k)) {
+			ch_svc_set_error(svc, "keys[%u] is not a public key (64 hex digits)", i);
+			rc = CH_EINVAL;
+			break;
+		}
+		int r = op == PROD_REMOVE ? rl_prod_remove(set, k) : rl_prod_add(set, k);
+		if (r == CH_ERANGE) {
+			ch_svc_set_error(svc, "at most %d producers", RL_PRODUCERS_MAX);
+			rc = r;
+		} else if (r == CH_ENOENT) {
+			char hex[65];
+			ch_hex_encode(hex, sizeof(hex), k, 32);
+			ch_svc_set_error(svc, "%s is not a producer", hex);
+			rc = r;
+		} /* adding a key already in (or listed twice) is harmless */
+	}
+	const ch_node_config_t *cfg = ch_svc_config(svc);
+	if (!rc) {
+		rc = rl_prod_save(cfg->datadir, set);
+		if (rc)
+			ch_svc_set_error(svc, "cannot write %s/%s: %s", cfg->datadir,
+			                 RL_PRODUCERS_FILE, strerror(errno));
+	}
+	if (!rc) {
+		uint32_t before = rl_core_producers(s->core)->n;
+		rl_core_set_producers(s->core, set);
+		s->prod_source = "file";
+		CH_LOG_INFO("producers: %u keys (were %u), saved in %s/%s", set->n, before,
+		            cfg->datadir, RL_PRODUCERS_FILE);
+		if (!set->n)
+			CH_LOG_WARN("no block producers now: any peer's block removes its "
+			            "transactions from the pool");
+		fill_producers(s, out);
+	}
+	free(set);
+	return rc;
+}
+
+static int cmd_producers_set(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
+{
+	return producers_change(svc, user, req, out, PROD_SET);
+}
+
+static int cmd_producers_add(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
+{
+	return producers_change(svc, user, req, out, PROD_ADD);
+}
+
+static int cmd_producers_remove(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw_t *out)
+{
+	return producers_change(svc, user, req, out, PROD_REMOVE);
+}
+
 const ch_svc_cmd_t rl_svc_cmds[] = {
     {"peers", cmd_peers, "per-peer relay state: filters, requests in flight, message counters"},
     {"block_submit", cmd_block_submit,
      "build, sign and relay a block: {txs: [id...] | top: N, height, prev}"},
     {"mode", cmd_mode, "{flood: bool}: the flooding baseline of the bench, or announce (default)"},
+    {"producers_list", cmd_producers_list,
+     "the validator set: keys whose blocks are accepted (none: any key)"},
+    {"producers_set", cmd_producers_set,
+     "{keys: [pubkey...]}: replace the validator set (saved in DATADIR/producers)"},
+    {"producers_add", cmd_producers_add, "{keys: [pubkey...]}: add keys to the validator set"},
+    {"producers_remove", cmd_producers_remove,
+     "{keys: [pubkey...]}: remove keys from the validator set"},
 };
 const size_t rl_svc_ncmds = sizeof(rl_svc_cmds) / sizeof(rl_svc_cmds[0]);

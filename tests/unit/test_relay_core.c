@@ -633,6 +633,127 @@ static void test_block_inv(void **state)
 	rl_core_free(&c);
 }
 
+/* The validator set: a block (full or compact) signed by a key outside it
+ * is refused before it changes anything: nothing for the mempool, nothing
+ * relayed, no seen-cache entry (an id it listed is still fetched when
+ * announced), the sender scored; a listed producer's block goes through;
+ * block submit with an unlisted key fails; an empty set accepts any key. */
+static void test_producer_set(void **state)
+{
+	(void)state;
+	rl_core_t *c = mk();
+	up(c, 1, true);
+	up(c, 2, false);
+	for (int i = 1; i <= 3; i++)
+		accepted(c, i, 1000, 100, 0, 0);
+	rl_core_turn_end(c, 10 * MS);
+	while (next(rl_core_out_transport(c), &R)) /* the INVs of the pool */
+		;
+	uint8_t seed_a[32] = {1}, seed_b[32] = {2};
+	ch_pubkey_t pka, pkb;
+	ch_seckey_t ska, skb;
+	ch_ed25519_seed_keypair(&pka, &ska, seed_a);
+	ch_ed25519_seed_keypair(&pkb, &skb, seed_b);
+	rl_producers_t *set = calloc(1, sizeof(*set));
+	assert_non_null(set);
+	assert_int_equal(rl_prod_add(set, pka.b), 0);
+	rl_core_set_producers(c, set);
+
+	/* B (not a producer) lists ids 1, 2 and 9 (not sent yet) */
+	uint8_t ids[3 * 32], bb[4096];
+	id_of(1, ids);
+	id_of(2, ids + 32);
+	id_of(9, ids + 64);
+	rl_block_t b = {.v = 1, .height = 5, .ntx = 3, .txs = ids};
+	assert_int_equal(rl_block_sign(&b, &skb), 0);
+	size_t bl = rl_block_msg_full(&b, bb, sizeof(bb));
+	msg(c, 1, WIRE_BLOCK, bb, bl, 20 * MS);
+	rl_core_turn_end(c, 20 * MS);
+	expect_misbehave(c, 1, RL_PTS_NOT_PRODUCER, "outside the producer set");
+	expect_empty(c);
+	bl = rl_block_msg_cmpct(&b, bb, sizeof(bb));
+	msg(c, 1, WIRE_BLOCK, bb, bl, 21 * MS);
+	rl_core_turn_end(c, 21 * MS);
+	expect_misbehave(c, 1, RL_PTS_NOT_PRODUCER, "outside the producer set");
+	expect_empty(c);
+	assert_int_equal(rl_core_stats(c)->blocks_not_producer, 2);
+	assert_int_equal(rl_core_stats(c)->blocks_accepted, 0);
+	assert_false(rl_core_has_block(c, b.id));
+	assert_true(rl_core_in_pool(c, ids));
+	/* id 9 is not in the seen-cache: announced, it is asked for */
+	int nine = 9;
+	inv(c, 2, WIRE_INV, &nine, 1, 22 * MS);
+	rl_core_turn_end(c, 22 * MS);
+	expect_send(c, 2, WIRE_GETDATA, &IV, &R);
+	assert_int_equal(IV.ntx, 1);
+	assert_memory_equal(IV.tx[0], ids + 64, 32);
+	expect_empty(c);
+
+	/* block submit: B refused, A accepted */
+	assert_int_equal(rl_core_block_submit(c, ids, 1, false, 0, false, NULL, &skb, 23 * MS, NULL,
+	                                      NULL, NULL, NULL),
+	                 CH_EPERM);
+	expect_empty(c);
+
+	/* A's block from peer 1: accepted, the mempool told, relayed to 2 */
+	rl_block_t a = {.v = 1, .height = 6, .ntx = 2, .txs = ids};
+	assert_int_equal(rl_block_sign(&a, &ska), 0);
+	bl = rl_block_msg_full(&a, bb, sizeof(bb));
+	msg(c, 1, WIRE_BLOCK, bb, bl, 24 * MS);
+	rl_core_turn_end(c, 24 * MS);
+	assert_true(rl_core_has_block(c, a.id));
+	assert_true(next(rl_core_out_mempool(c), &R));
+	assert_int_equal(R.tag, CH_TAG_BLOCK);
+	assert_true(next(rl_core_out_transport(c), &R));
+	assert_int_equal(R.tag, CH_TAG_SEND_LIST);
+
+	/* an empty set: any key again */
+	set->n = 0;
+	rl_core_set_producers(c, set);
+	b.height = 7;
+	assert_int_equal(rl_block_sign(&b, &skb), 0);
+	bl = rl_block_msg_full(&b, bb, sizeof(bb));
+	msg(c, 1, WIRE_BLOCK, bb, bl, 25 * MS);
+	rl_core_turn_end(c, 25 * MS);
+	assert_true(rl_core_has_block(c, b.id));
+	free(set);
+	rl_core_free(&c);
+}
+
+/* The producers file: comments, blank lines, any case, a key listed twice
+ * counted once, sorted lookups, add / remove, a bad line named. */
+static void test_producers_file(void **state)
+{
+	(void)state;
+	rl_producers_t *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	char err[128];
+	const char *text = "# producers\n\n"
+	                   "  BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB \r\n"
+	                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+	                   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	assert_int_equal(rl_prod_parse(s, text, strlen(text), err, sizeof(err)), 0);
+	assert_int_equal(s->n, 2);
+	uint8_t a[32], b[32], c[32];
+	memset(a, 0xaa, 32);
+	memset(b, 0xbb, 32);
+	memset(c, 0xcc, 32);
+	assert_true(rl_prod_has(s, a));
+	assert_true(rl_prod_has(s, b));
+	assert_false(rl_prod_has(s, c));
+	assert_int_equal(rl_prod_add(s, a), CH_EEXIST);
+	assert_int_equal(rl_prod_add(s, c), 0);
+	assert_true(rl_prod_has(s, c));
+	assert_int_equal(rl_prod_remove(s, a), 0);
+	assert_int_equal(rl_prod_remove(s, a), CH_ENOENT);
+	assert_false(rl_prod_has(s, a));
+	assert_true(rl_prod_has(s, b) && rl_prod_has(s, c));
+	const char *bad = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nzz\n";
+	assert_int_equal(rl_prod_parse(s, bad, strlen(bad), err, sizeof(err)), CH_EPROTO);
+	assert_non_null(strstr(err, "line 2"));
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +767,8 @@ int main(void)
 	    cmocka_unit_test(test_block_slots),
 	    cmocka_unit_test(test_block_relay_only),
 	    cmocka_unit_test(test_block_inv),
+	    cmocka_unit_test(test_producer_set),
+	    cmocka_unit_test(test_producers_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,10 @@
  *       best), signs it with the node's identity and relays it; height and
  *       prev default to the best block the relay has seen, + 1
  *   relay peers
- *       per-peer filters, requests in flight and message counters */
+ *       per-peer filters, requests in flight and message counters
+ *   producers list | set KEY... | add KEY... | remove KEY...
+ *       the validator set: keys whose blocks the node accepts (saved by the
+ *       relay in DATADIR/producers, which wins over the config) */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -164,5 +167,52 @@ void ctl_print_relay_peers(FILE *out, const msgpack_object *res, const ctl_done_
 		        fnum(p, "inflight"), fnum(p, "inv_in"), fnum(p, "inv_out"),
 		        fnum(p, "getdata_in"), fnum(p, "getdata_out"), fnum(p, "tx_in"),
 		        fnum(p, "tx_out"), fnum(p, "dup_tx_in"), fnum(p, "points"));
+	}
+}
+
+/* ctl_build_producers: producers set|add|remove KEY...: keys as 64 hex
+ * digits, sent as strings (set with none empties the set: any key). */
+int ctl_build_producers(const ctl_cmd_t *c, int argc, char **argv, ctl_req_t *req)
+{
+	bool is_set = strcmp(c->cmd, "producers_set") == 0;
+	uint8_t k[32];
+	if (!argc && !is_set)
+		return usage(req, "give at least one public key (64 hex digits)");
+	for (int i = 0; i < argc; i++) {
+		if (!hex32(argv[i], k)) {
+			snprintf(req->err, sizeof(req->err),
+			         "'%s' is not a public key (64 hex digits)", argv[i]);
+			return CH_EINVAL;
+		}
+	}
+	ctl_req_begin(req, c, 1);
+	ch_mpw_key(&req->w, "keys");
+	ch_mpw_array(&req->w, (size_t)argc);
+	for (int i = 0; i < argc; i++)
+		msgpack_pack_str_with_body(&req->w.pk, argv[i], strlen(argv[i]));
+	return ch_mpw_error(&req->w);
+}
+
+/* ctl_print_producers: a summary line, then one key per line. */
+void ctl_print_producers(FILE *out, const msgpack_object *res, const ctl_done_t *done)
+{
+	const msgpack_object *list;
+	char src[16];
+	if (!res || res->type != MSGPACK_OBJECT_MAP ||
+	    ch_mp_map_get(res, "producers", &list) != 0 || list->type != MSGPACK_OBJECT_ARRAY) {
+		ctl_print_generic(out, res, done);
+		return;
+	}
+	fstr(res, "source", src, sizeof(src));
+	if (list->via.array.size == 0) {
+		fprintf(out, "no producers (%s): any key's block is accepted\n", src);
+		return;
+	}
+	fprintf(out, "%u producers (from the %s):\n", list->via.array.size,
+	        strcmp(src, "file") == 0 ? "producers file" : "configuration");
+	for (uint32_t i = 0; i < list->via.array.size; i++) {
+		const msgpack_object *o = &list->via.array.ptr[i];
+		if (o->type == MSGPACK_OBJECT_STR)
+			fprintf(out, "%.*s\n", (int)o->via.str.size, o->via.str.ptr);
 	}
 }

@@ -13,4 +13,8 @@ void ctl_print_block_submit(FILE *out, const msgpack_object *result, const ctl_d
 /* relay peers: a table of the relay's per-peer counters. */
 void ctl_print_relay_peers(FILE *out, const msgpack_object *result, const ctl_done_t *done);
 
+/* producers set|add|remove KEY...: the request; producers *: the printer. */
+int ctl_build_producers(const ctl_cmd_t *c, int argc, char **argv, ctl_req_t *req);
+void ctl_print_producers(FILE *out, const msgpack_object *result, const ctl_done_t *done);
+
 #endif
