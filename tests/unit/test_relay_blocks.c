@@ -109,8 +109,7 @@ static void expect_send(rl_core_t *c, uint64_t peer, uint8_t type)
 	assert_int_equal(s.peer, peer);
 	assert_int_equal(s.type, type);
 	if (type == WIRE_GETDATA || type == WIRE_INV)
-		assert_int_equal(
-		    rl_inv_decode(R.data + sizeof(s), R.len - sizeof(s), &IV), 0);
+		assert_int_equal(rl_inv_decode(R.data + sizeof(s), R.len - sizeof(s), &IV), 0);
 }
 
 static void expect_no_transport(rl_core_t *c)
@@ -303,8 +302,8 @@ static void test_rejects_cleared_by_block(void **state)
 	ch_seckey_t sk;
 	keys(&sk);
 	rl_block_t b;
-	assert_int_equal(rl_core_block_submit(c, bid, 1, false, 0, false, NULL, &sk, 60002 * MS,
-	                                      &b, NULL, NULL, NULL),
+	assert_int_equal(rl_core_block_submit(c, bid, 1, false, 0, false, NULL, &sk, 60002 * MS, &b,
+	                                      NULL, NULL, NULL),
 	                 0);
 	drain(c);
 	/* now the announcement is fetched again */
