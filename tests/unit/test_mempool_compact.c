@@ -61,8 +61,8 @@ static size_t sign(uint8_t *out, int k, uint8_t id[32])
 	seed[2] = 0x77;
 	memset(data, (uint8_t)k, sizeof(data));
 	assert_int_equal(ch_ed25519_seed_keypair(&pk, &sk, seed), 0);
-	assert_int_equal(mp_tx_encode(out, MP_TX_MAX_SIZE, &sk, 0, 200000, data, sizeof(data), &len, id),
-	                 0);
+	assert_int_equal(
+	    mp_tx_encode(out, MP_TX_MAX_SIZE, &sk, 0, 200000, data, sizeof(data), &len, id), 0);
 	return len;
 }
 
