@@ -320,6 +320,8 @@ static int write_stats(mp_api_t *a, ch_mpw_t *w)
 	ch_mpw_kv_bool(w, "store_damaged", st.store_damaged);
 	ch_mpw_kv_u64(w, "store_lost_bytes", st.store_lost_bytes);
 	ch_mpw_kv_u64(w, "journal_errors", st.journal_errors);
+	ch_mpw_kv_u64(w, "journal_syncs", st.journal_syncs);
+	ch_mpw_kv_u64(w, "compactions", st.compactions);
 	ch_mpw_kv_u64(w, "ring_in", st.ring_in);
 	ch_mpw_kv_u64(w, "ring_skipped", st.ring_skipped);
 	ch_mpw_kv_u64(w, "ring_reannounced", st.reannounced);
@@ -327,7 +329,7 @@ static int write_stats(mp_api_t *a, ch_mpw_t *w)
 	ch_mpw_kv_u64(w, "ring_out", st.ring_out);
 	ch_mpw_kv_u64(w, "outq_bytes", st.outq_bytes);
 	ch_mpw_kv_u64(w, "announce_dropped", st.announce_dropped);
-	return 26;
+	return 28;
 }
 
 /* info: pool size, bounds, fee floor and counters. */

@@ -1,5 +1,7 @@
-/* test_mempool_compact.c: journal compaction of the mempool core
- * (docs/mempool.md "Persistence"): the periodic tick compacts the journal
+/* test_mempool_compact.c: journal upkeep of the mempool core
+ * (docs/mempool.md "Persistence"): the journal is fdatasynced by the tick
+ * once a second while something was written (counted in journal_syncs),
+ * never when nothing was; the periodic tick compacts the journal
  * once it passes MP_COMPACT_MIN and twice the live size, not before, and
  * the compacted journal restores the same pool; and a process that is
  * killed with SIGKILL at random moments while it compacts again and again
@@ -249,9 +251,55 @@ static void test_kill9_during_compaction(void **state)
 	              ROUNDS, mid_rewrite, acked);
 }
 
+static uint64_t syncs(mp_core_t *c)
+{
+	mp_core_stats_t st;
+	mp_core_stats(c, 0, &st);
+	return st.journal_syncs;
+}
+
+static void test_sync_timer(void **state)
+{
+	(void)state;
+	uint64_t t0 = 5000;
+	mp_core_t *c = open_core(t0, NULL);
+	uint64_t s0 = syncs(c);
+	uint8_t id[32];
+	add(c, 1, t0, id);
+	/* written, but the second is not over */
+	mp_core_tick(c, t0 + MP_SYNC_MS - 1);
+	assert_int_equal(syncs(c), s0);
+	/* the second is over: synced */
+	mp_core_tick(c, t0 + MP_SYNC_MS);
+	assert_int_equal(syncs(c), s0 + 1);
+	/* nothing written since: the next seconds cost no sync */
+	mp_core_tick(c, t0 + 2 * MP_SYNC_MS);
+	mp_core_tick(c, t0 + 3 * MP_SYNC_MS);
+	assert_int_equal(syncs(c), s0 + 1);
+	/* written in each of the next seconds: synced in each */
+	for (int i = 0; i < 5; i++) {
+		uint64_t now = t0 + (uint64_t)(4 + i) * MP_SYNC_MS;
+		add(c, 10 + i, now, id);
+		mp_core_tick(c, now);
+		assert_int_equal(syncs(c), s0 + 2 + (uint64_t)i);
+	}
+	/* a busy stretch of ticks within one second: one sync, not one each */
+	uint64_t t1 = t0 + 10 * MP_SYNC_MS;
+	add(c, 20, t1, id);
+	mp_core_tick(c, t1);
+	uint64_t s1 = syncs(c);
+	for (int i = 1; i < 10; i++) {
+		add(c, 20 + i, t1 + (uint64_t)i, id);
+		mp_core_tick(c, t1 + (uint64_t)i * (MP_SYNC_MS / 10));
+	}
+	assert_int_equal(syncs(c), s1);
+	mp_core_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_sync_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tick_compacts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill9_during_compaction, setup, teardown),
 	};
