@@ -36,6 +36,9 @@
  *       the node kept the connection.
  *       | silent: after the handshake sends nothing at all (not even a
  *       PONG) and reads; exit 0 once the node closed it within --secs
+ *       | noread: after the handshake never reads its socket (a 4 KiB
+ *       receive buffer, so the kernel holds little for it) and sends
+ *       nothing; exit 0 once the node closed it within --secs
  *       | rateflood: --count frames of a type the node does not know (it
  *       skips them, so only the rate limits see them) with --len payload
  *       bytes each, as fast as the socket takes them; exit 0 once the
@@ -73,12 +76,18 @@
 
 static const char *host = "127.0.0.1", *src = NULL, *net = "main", *outfile = NULL;
 static int port, count = 20, secs = 10, lport, svc_bits = HELLO_SVC_RELAY, flen = 16;
+static int rcvbuf; /* SO_RCVBUF of our sockets (0: the kernel's) */
 
 static int dial(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
+	/* before connect, so the window the node sees is small from the start */
+	if (rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) {
+		close(fd);
+		return -1;
+	}
 	if (src) {
 		struct sockaddr_in s = {.sin_family = AF_INET};
 		inet_pton(AF_INET, src, &s.sin_addr);
@@ -913,6 +922,24 @@ static int run_silent(sess_t *s)
 	return result(false, "silent: the node kept a peer that sent nothing");
 }
 
+/* run_noread: see the modes at the top. */
+static int run_noread(sess_t *s)
+{
+	uint64_t start = ch_mono_ns(), end = start + (uint64_t)secs * 1000000000ULL;
+	printf("noread: connected\n");
+	fflush(stdout);
+	while (ch_mono_ns() < end) {
+		if (nr_closed(s->fd)) {
+			printf("noread: closed by the node after %.1f s\n",
+			       (double)(ch_mono_ns() - start) / 1e9);
+			return result(true, "noread: the node closed a peer that never reads");
+		}
+		usleep(50000);
+	}
+	printf("noread: still connected after %d s\n", secs);
+	return result(false, "noread: the node kept a peer that never reads");
+}
+
 /* run_rateflood: see the modes at the top. */
 static int run_rateflood(sess_t *s)
 {
@@ -959,6 +986,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--len"))
 			flen = atoi(argv[i + 1]);
 	}
+	if (!strcmp(mode, "noread"))
+		rcvbuf = 4096;
 	if (!strcmp(mode, "capture"))
 		return run_capture(lport);
 	if (!strcmp(mode, "hold"))
@@ -1045,6 +1074,8 @@ int main(int argc, char **argv)
 		return run_noping(&s);
 	if (!strcmp(mode, "silent"))
 		return run_silent(&s);
+	if (!strcmp(mode, "noread"))
+		return run_noread(&s);
 	if (!strcmp(mode, "rateflood"))
 		return run_rateflood(&s);
 	if (!strcmp(mode, "norelay"))
