@@ -67,7 +67,7 @@ start_node a --listen 127.0.0.1:$P --max-outbound 0 --netgroup address --max-han
 wait_until 30 node_running a || fail "node a did not restart"
 pids=()
 for h in 1 2 3 4 5 6; do
-	"$EVIL" hsflood 127.0.0.1 $P --src 127.0.73.$h --count 2 --secs 4 >"$T/hs$h.out" 2>&1 &
+	"$EVIL" hsflood 127.0.0.1 $P --src 127.0.73.$h --count 2 --secs 8 >"$T/hs$h.out" 2>&1 &
 	pids+=($!)
 done
 wait "${pids[@]}"
