@@ -320,6 +320,8 @@ static int write_stats(mp_api_t *a, ch_mpw_t *w)
 	ch_mpw_kv_bool(w, "store_damaged", st.store_damaged);
 	ch_mpw_kv_u64(w, "store_lost_bytes", st.store_lost_bytes);
 	ch_mpw_kv_u64(w, "journal_errors", st.journal_errors);
+	ch_mpw_kv_u64(w, "journal_syncs", st.journal_syncs);
+	ch_mpw_kv_u64(w, "compactions", st.compactions);
 	ch_mpw_kv_u64(w, "ring_in", st.ring_in);
 	ch_mpw_kv_u64(w, "ring_skipped", st.ring_skipped);
 	ch_mpw_kv_u64(w, "ring_reannounced", st.reannounced);
@@ -332,7 +334,7 @@ static int write_stats(mp_api_t *a, ch_mpw_t *w)
 	ch_mpw_map(w, CH_TXR_EXPIRED);
 	for (int r = 1; r <= CH_TXR_EXPIRED; r++)
 		ch_mpw_kv_u64(w, mp_tx_reason_name(r), st.pool.rejects_by_reason[r]);
-	return 27;
+	return 29;
 }
 
 /* info: pool size, bounds, fee floor and counters. */

@@ -543,6 +543,7 @@ void mp_core_stats(mp_core_t *c, uint64_t now_ms, mp_core_stats_t *st)
 	st->announce_dropped = c->announce_dropped;
 	st->journal_errors = c->journal_errors;
 	st->compactions = c->compactions;
+	st->journal_syncs = mp_journal_syncs(c->j);
 	st->reannounced = c->reannounced;
 	st->applied_seq = c->applied_seq;
 	st->have_applied = c->have_applied;

@@ -88,7 +88,8 @@ typedef struct mp_core_stats {
 	uint64_t ring_in, ring_skipped, ring_bad, ring_errors;
 	uint64_t ring_out, outq_bytes, announce_dropped;
 	uint64_t journal_errors, compactions;
-	uint64_t reannounced; /* acceptances announced again after a crash */
+	uint64_t journal_syncs; /* fdatasyncs of the journal (once a second while written) */
+	uint64_t reannounced;   /* acceptances announced again after a crash */
 	uint64_t applied_seq;
 	bool have_applied;
 } mp_core_stats_t;

@@ -22,9 +22,10 @@ static const uint8_t j_magic[8] = {'C', 'H', 'M', 'P', 'J', 'R', 'N', '1'};
 struct mp_journal {
 	int fd;
 	char path[4096];
-	uint64_t size; /* bytes in the file */
-	bool dirty;    /* written since the last fdatasync */
-	uint8_t *buf;  /* buffered records */
+	uint64_t size;  /* bytes in the file */
+	bool dirty;     /* written since the last fdatasync */
+	uint64_t syncs; /* fdatasyncs of the journal (not of rewrites) */
+	uint8_t *buf;   /* buffered records */
 	size_t len, cap;
 };
 
@@ -178,7 +179,14 @@ int mp_journal_sync(mp_journal_t *j)
 		return CH_EIO;
 	}
 	j->dirty = false;
+	j->syncs++;
 	return 0;
+}
+
+/* mp_journal_syncs: fdatasyncs done by mp_journal_sync. */
+uint64_t mp_journal_syncs(const mp_journal_t *j)
+{
+	return j->syncs;
 }
 
 /* replay: reads the whole file through a buffer and calls the visitor for

@@ -94,6 +94,10 @@ int mp_journal_flush(mp_journal_t *j);
  * 0 or CH_EIO. */
 int mp_journal_sync(mp_journal_t *j);
 
+/* mp_journal_syncs: how many fdatasyncs mp_journal_sync has done (it
+ * skips one when nothing was written since the last). */
+uint64_t mp_journal_syncs(const mp_journal_t *j);
+
 /* mp_journal_size: bytes in the file (after the last flush). */
 uint64_t mp_journal_size(const mp_journal_t *j);
 

@@ -34,6 +34,15 @@
  *       | trickle: a 32 KB TX frame every 50 ms (20/s) for --secs, never
  *       faster (what an honest peer within its limits does); exit 0 if
  *       the node kept the connection.
+ *       | silent: after the handshake sends nothing at all (not even a
+ *       PONG) and reads; exit 0 once the node closed it within --secs
+ *       | noread: after the handshake never reads its socket (a 4 KiB
+ *       receive buffer, so the kernel holds little for it) and sends
+ *       nothing; exit 0 once the node closed it within --secs
+ *       | rateflood: --count frames of a type the node does not know (it
+ *       skips them, so only the rate limits see them) with --len payload
+ *       bytes each, as fast as the socket takes them; exit 0 once the
+ *       node closed the connection (within 10 s of the last frame)
  * Exit 0 when the node reacted as expected (printed on stdout), 1 if not,
  * 2 on a local error.  `capture LISTENPORT` is a TCP proxy that writes every
  * byte it forwards to --out FILE; `hold` keeps --count handshaken
@@ -66,13 +75,19 @@
 #include "wire.h"
 
 static const char *host = "127.0.0.1", *src = NULL, *net = "main", *outfile = NULL;
-static int port, count = 20, secs = 10, lport, svc_bits = HELLO_SVC_RELAY;
+static int port, count = 20, secs = 10, lport, svc_bits = HELLO_SVC_RELAY, flen = 16;
+static int rcvbuf; /* SO_RCVBUF of our sockets (0: the kernel's) */
 
 static int dial(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
+	/* before connect, so the window the node sees is small from the start */
+	if (rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) {
+		close(fd);
+		return -1;
+	}
 	if (src) {
 		struct sockaddr_in s = {.sin_family = AF_INET};
 		inet_pton(AF_INET, src, &s.sin_addr);
@@ -890,6 +905,55 @@ static int run_trickle(sess_t *s)
 	return result(true, "trickle: the node kept the connection");
 }
 
+/* run_silent: see the modes at the top. */
+static int run_silent(sess_t *s)
+{
+	static char pl[64 * 1024];
+	uint64_t start = ch_mono_ns(), end = start + (uint64_t)secs * 1000000000ULL;
+	while (ch_mono_ns() < end) {
+		int t = next_frame(s, 0, pl, sizeof(pl), 100);
+		if (t == 0 && nr_closed(s->fd)) {
+			printf("silent: closed by the node after %.1f s\n",
+			       (double)(ch_mono_ns() - start) / 1e9);
+			return result(true, "silent: the node closed a peer that sent nothing");
+		}
+	}
+	printf("silent: still connected after %d s\n", secs);
+	return result(false, "silent: the node kept a peer that sent nothing");
+}
+
+/* run_noread: see the modes at the top. */
+static int run_noread(sess_t *s)
+{
+	uint64_t start = ch_mono_ns(), end = start + (uint64_t)secs * 1000000000ULL;
+	printf("noread: connected\n");
+	fflush(stdout);
+	while (ch_mono_ns() < end) {
+		if (nr_closed(s->fd)) {
+			printf("noread: closed by the node after %.1f s\n",
+			       (double)(ch_mono_ns() - start) / 1e9);
+			return result(true, "noread: the node closed a peer that never reads");
+		}
+		usleep(50000);
+	}
+	printf("noread: still connected after %d s\n", secs);
+	return result(false, "noread: the node kept a peer that never reads");
+}
+
+/* run_rateflood: see the modes at the top. */
+static int run_rateflood(sess_t *s)
+{
+	static uint8_t pl[WIRE_UNKNOWN_MAX];
+	if (flen < 0 || flen > (int)sizeof(pl))
+		return 2;
+	memset(pl, 0x33, (size_t)flen);
+	int sent = 0;
+	while (sent < count && send_frame(s, 200, pl, (uint32_t)flen))
+		sent++;
+	printf("rateflood: sent %d frames of %d bytes\n", sent, flen);
+	return result(sent < count || closed_soon(s, 10000), "rateflood: the node closed");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -919,7 +983,11 @@ int main(int argc, char **argv)
 			lport = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--svc"))
 			svc_bits = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--len"))
+			flen = atoi(argv[i + 1]);
 	}
+	if (!strcmp(mode, "noread"))
+		rcvbuf = 4096;
 	if (!strcmp(mode, "capture"))
 		return run_capture(lport);
 	if (!strcmp(mode, "hold"))
@@ -1004,6 +1072,12 @@ int main(int argc, char **argv)
 		return run_trickle(&s);
 	if (!strcmp(mode, "noping"))
 		return run_noping(&s);
+	if (!strcmp(mode, "silent"))
+		return run_silent(&s);
+	if (!strcmp(mode, "noread"))
+		return run_noread(&s);
+	if (!strcmp(mode, "rateflood"))
+		return run_rateflood(&s);
 	if (!strcmp(mode, "norelay"))
 		return run_norelay(&s, before_ms);
 	int rrc = run_relay_mode(&s, mode);
