@@ -64,17 +64,25 @@ static bool take(dht_qlimit_t *q, uint64_t key, double rate, uint64_t now)
 	return true;
 }
 
-bool dht_ql_take(dht_qlimit_t *q, const dht_addr_t *from, uint64_t now)
+/* keys_of: the bucket keys of a source (bit 63: its address, bit 62: its
+ * group) and whether it is loopback (no group limit). */
+static bool keys_of(const dht_addr_t *from, uint64_t *akey, uint64_t *gkey)
 {
 	uint32_t h = ntohl(from->ip);
 	uint8_t ip16[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	memcpy(ip16 + 12, &from->ip, 4);
 	ch_addr_class_t cls = ch_addr_class(ip16);
 	bool loopback = cls == CH_ADDR_LOOPBACK;
-	bool private = cls == CH_ADDR_PRIVATE;
-	/* distinct spaces: bit 63 addresses, bit 62 groups */
-	uint64_t akey = 1ull << 63 | (uint64_t)h << 16 | (loopback ? from->port : 0);
-	uint64_t gkey = 1ull << 62 | (uint64_t)(private ? h : h & 0xffffff00u);
+
+	*akey = 1ull << 63 | (uint64_t)h << 16 | (loopback ? from->port : 0);
+	*gkey = 1ull << 62 | (uint64_t)(cls == CH_ADDR_PRIVATE ? h : h & 0xffffff00u);
+	return loopback;
+}
+
+bool dht_ql_take(dht_qlimit_t *q, const dht_addr_t *from, uint64_t now)
+{
+	uint64_t akey, gkey;
+	bool loopback = keys_of(from, &akey, &gkey);
 
 	if (q->slot == NULL) {
 		q->slot = calloc(q->nslots, sizeof(*q->slot));
@@ -92,25 +100,24 @@ bool dht_ql_take(dht_qlimit_t *q, const dht_addr_t *from, uint64_t now)
 	return true;
 }
 
+/* give_back: one token back to the bucket of key, up to its burst. */
+static void give_back(dht_qlimit_t *q, uint64_t key, double rate, uint64_t now)
+{
+	dht_qslot_t *s = slot_of(q, key, rate, now);
+
+	if (s->key == key && s->tok + 1.0 <= 2.0 * rate)
+		s->tok += 1.0;
+}
+
 void dht_ql_refund(dht_qlimit_t *q, const dht_addr_t *from, uint64_t now)
 {
-	uint32_t h = ntohl(from->ip);
-	uint8_t ip16[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	memcpy(ip16 + 12, &from->ip, 4);
-	ch_addr_class_t cls = ch_addr_class(ip16);
-	uint64_t akey = 1ull << 63 | (uint64_t)h << 16 | (cls == CH_ADDR_LOOPBACK ? from->port : 0);
-	uint64_t gkey = 1ull << 62 | (uint64_t)(cls == CH_ADDR_PRIVATE ? h : h & 0xffffff00u);
+	uint64_t akey, gkey;
+	bool loopback = keys_of(from, &akey, &gkey);
 
 	if (q->slot == NULL)
 		return;
-	if (q->rate_addr > 0) {
-		dht_qslot_t *s = slot_of(q, akey, q->rate_addr, now);
-		if (s->key == akey && s->tok + 1.0 <= 2.0 * q->rate_addr)
-			s->tok += 1.0;
-	}
-	if (q->rate_group > 0 && cls != CH_ADDR_LOOPBACK) {
-		dht_qslot_t *s = slot_of(q, gkey, q->rate_group, now);
-		if (s->key == gkey && s->tok + 1.0 <= 2.0 * q->rate_group)
-			s->tok += 1.0;
-	}
+	if (q->rate_addr > 0)
+		give_back(q, akey, q->rate_addr, now);
+	if (q->rate_group > 0 && !loopback)
+		give_back(q, gkey, q->rate_group, now);
 }
