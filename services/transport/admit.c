@@ -335,7 +335,7 @@ int tp_admit_inbound(tp_t *tp, const struct sockaddr_storage *sa, char *why, siz
 	int64_t max_in = tp->lim.max_peers - tp->lim.max_outbound;
 	int rc = 0;
 	rcu_read_lock();
-	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	tp_snap_t *s = tp_snap_get(&tp->table);
 	size_t same = 0, in = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		tp_peer_t *p = s->list[i];
@@ -367,7 +367,7 @@ int tp_admit_established(tp_t *tp, tp_peer_t *np, char *why, size_t cap)
 	int64_t max_in = tp->lim.max_peers - tp->lim.max_outbound;
 	int rc = 0;
 	rcu_read_lock();
-	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	tp_snap_t *s = tp_snap_get(&tp->table);
 	size_t in = 0;
 	for (size_t i = 0; i < s->n; i++)
 		in += s->list[i]->inbound && !atomic_load(&s->list[i]->close_req);

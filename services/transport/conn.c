@@ -311,7 +311,7 @@ static void peer_up(tp_peer_t *p, uint64_t now)
 	/* one connection per node: refuse a second one to the same key */
 	bool dup = false;
 	rcu_read_lock();
-	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	tp_snap_t *s = tp_snap_get(&tp->table);
 	for (size_t i = 0; i < s->n && !dup; i++)
 		dup = memcmp(s->list[i]->remote_pk, p->remote_pk, 32) == 0;
 	rcu_read_unlock();
@@ -996,7 +996,7 @@ void tp_conn_teardown(tp_peer_t *p)
 	tp_t *tp = p->w->tp;
 	bool was_open = false;
 	rcu_read_lock();
-	was_open = tp_peertab_find(rcu_dereference(tp->table.cur), p->handle) == p;
+	was_open = tp_peertab_find(tp_snap_get(&tp->table), p->handle) == p;
 	rcu_read_unlock();
 	if (p->wlen > p->woff) /* last words (a REJECT): best effort */
 		write_out(p, ch_mono_ns());

@@ -155,7 +155,7 @@ static bool target_connected(tp_t *tp, const struct tp_target *t, const char *ip
 {
 	bool yes = false;
 	rcu_read_lock();
-	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	tp_snap_t *s = tp_snap_get(&tp->table);
 	for (size_t i = 0; i < s->n && !yes; i++) {
 		tp_peer_t *p = s->list[i];
 		if (t->has_pk && memcmp(p->remote_pk, t->pk, 32) == 0) {
@@ -416,7 +416,7 @@ static void misbehave_from_relay(tp_t *tp, const ch_msg_misbehave_t *m)
 {
 	const char *reason = m->reason; /* NUL-terminated by ch_msg_view */
 	rcu_read_lock();
-	tp_peer_t *p = tp_peertab_find(rcu_dereference(tp->table.cur), m->peer);
+	tp_peer_t *p = tp_peertab_find(tp_snap_get(&tp->table), m->peer);
 	if (p && m->points > 0 && m->points <= CH_MISBEHAVE_POINTS_MAX) {
 		int32_t score = atomic_fetch_add(&p->score, m->points) + m->points;
 		atomic_fetch_add(&tp->c_misbehave_points, (uint64_t)m->points);
@@ -450,7 +450,7 @@ static int drain_relay(tp_t *tp)
 	int done = 0;
 	shm_rec_t rec;
 	rcu_read_lock();
-	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	tp_snap_t *s = tp_snap_get(&tp->table);
 	while (done < OUT_BATCH) {
 		int rc = shm_ring_peek(tp->from_relay, &rec);
 		if (rc == CH_EAGAIN)
@@ -591,7 +591,7 @@ static int cmd_peers(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mp
 {
 	tp_t *tp = user;
 	rcu_read_lock();
-	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	tp_snap_t *s = tp_snap_get(&tp->table);
 	ch_mpw_map(out, 1);
 	ch_mpw_key(out, "peers");
 	msgpack_pack_array(&out->pk, s->n);
@@ -637,7 +637,7 @@ static int cmd_peer_list(ch_svc_t *svc, void *user, const msgpack_object *req, c
 	(void)svc;
 	(void)req;
 	rcu_read_lock();
-	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	tp_snap_t *s = tp_snap_get(&tp->table);
 	ch_mpw_map(out, 1);
 	ch_mpw_key(out, "peers");
 	msgpack_pack_array(&out->pk, s->n);
@@ -787,7 +787,7 @@ static int cmd_send(ch_svc_t *svc, void *user, const msgpack_object *req, ch_mpw
 	}
 	bool found, wake = false;
 	rcu_read_lock();
-	tp_peer_t *p = tp_peertab_find(rcu_dereference(tp->table.cur), peer);
+	tp_peer_t *p = tp_peertab_find(tp_snap_get(&tp->table), peer);
 	found = p != NULL;
 	if (p)
 		wake = append_frame(tp, p, (uint8_t)type, pl, (uint32_t)len);
@@ -813,7 +813,7 @@ static int for_matching(tp_t *tp, const char *what, void (*fn)(tp_peer_t *, void
 	bool is_id = *what && *end == 0;
 	size_t wl = strlen(what);
 	rcu_read_lock();
-	tp_snap_t *s = rcu_dereference(tp->table.cur);
+	tp_snap_t *s = tp_snap_get(&tp->table);
 	for (size_t i = 0; i < s->n; i++) {
 		tp_peer_t *p = s->list[i];
 		char pk[65], ip[TP_ADDR_MAX];

@@ -6,7 +6,7 @@
  * rcu_read_lock, one pointer load and an open-addressing probe: no atomic
  * read-modify-write, no shared cache line written.  A writer copies the
  * whole table (at most a few thousand pointers), publishes it with
- * rcu_assign_pointer and frees the old one after a grace period.
+ * a release store (tp_snap_set) and frees the old one after a grace period.
  * bench/peertab_bench.c measures it against a rwlock-protected table and
  * against liburcu's cds_lfht with readers and a writer at once. */
 #include "transport.h"
@@ -69,7 +69,7 @@ int tp_peertab_init(tp_peertab_t *t)
 	tp_snap_t *s = snap_build(NULL, 0);
 	if (!s)
 		return CH_ENOMEM;
-	rcu_assign_pointer(t->cur, s);
+	tp_snap_set(t, s);
 	return 0;
 }
 
@@ -101,7 +101,7 @@ static int replace(tp_peertab_t *t, tp_peer_t **peers, size_t n)
 	if (!s)
 		return CH_ENOMEM;
 	tp_snap_t *old = t->cur;
-	rcu_assign_pointer(t->cur, s);
+	tp_snap_set(t, s);
 	call_rcu(&old->rcu, snap_free_rcu);
 	return 0;
 }

@@ -162,9 +162,26 @@ typedef struct tp_snap {
 } tp_snap_t;
 
 typedef struct tp_peertab {
-	tp_snap_t *cur;        /* rcu_dereference / rcu_assign_pointer */
+	tp_snap_t *cur;        /* tp_snap_get / tp_snap_set */
 	pthread_mutex_t wlock; /* serialises writers */
 } tp_peertab_t;
+
+/* tp_snap_get / tp_snap_set: the current snapshot, read with acquire and
+ * published with release.  That is what rcu_dereference and
+ * rcu_assign_pointer do here, in a form ThreadSanitizer understands
+ * (liburcu is not instrumented): everything a worker wrote to a peer
+ * before its snapshot was published is visible to the thread that finds
+ * the peer in it.  Old snapshots are still freed after a QSBR grace
+ * period (peertab.c). */
+static inline tp_snap_t *tp_snap_get(tp_peertab_t *t)
+{
+	return __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
+}
+
+static inline void tp_snap_set(tp_peertab_t *t, tp_snap_t *s)
+{
+	__atomic_store_n(&t->cur, s, __ATOMIC_RELEASE);
+}
 
 int tp_peertab_init(tp_peertab_t *t);
 void tp_peertab_fini(tp_peertab_t *t);
