@@ -129,7 +129,13 @@ for t in "$@"; do
 	fail=$((fail + 1))
 	failed="$failed $name"
 	echo "FAIL $name (${why}, ${secs}s); log follows:"
-	tail -n 60 "$log" | sed 's/^/    /'
+	# the test's own lines first (what it checked and why it failed), then
+	# the end of the node logs it printed after them ("---- FILE" headers)
+	sed '/^---- /,$d' "$log" | tail -n 60 | sed 's/^/    /'
+	if grep -q '^---- ' "$log"; then
+		echo "    [node logs, last 60 lines]"
+		sed -n '/^---- /,$p' "$log" | tail -n 60 | sed 's/^/    /'
+	fi
 	for r in $reports; do
 		echo "    ---- $r (first 40 lines)"
 		head -n 40 "$r" | sed 's/^/    /'

@@ -252,6 +252,22 @@ full_out() {
 	ctl "$1" --json peers | grep -o '"kind":"outbound"' | wc -l
 }
 
+# target_met NAME TARGET N: node NAME keeps TARGET full outbound
+# connections, or has all N-1 other nodes of an N-node test as peers: a node
+# every other node dialed first (the bootstrap contact, say) has nobody left
+# to dial, and a node connected to the whole network is not eclipsed.
+target_met() {
+	[ "$(full_out "$1")" -ge "$2" ] || [ "$(peer_count "$1")" -ge $(($3 - 1)) ]
+}
+
+# all_met N TARGET: every node n0..n(N-1) meets target_met.
+all_met() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		target_met "n$i" "$2" "$1" || return 1
+	done
+}
+
 # lines_at_least FILE REGEX N: FILE has at least N lines matching REGEX.
 lines_at_least() {
 	local n

@@ -21,7 +21,6 @@ done
 for ((i = 0; i < N; i++)); do wait_until 30 node_running "n$i" || fail "n$i did not start"; done
 
 V=n3
-full_out() { ctl "$1" --json peers | grep -o '"kind":"outbound"' | wc -l; }
 met() { [ "$(full_out $V)" -ge $TARGET ]; }
 wait_until 30 met || fail "$V did not reach its target"
 book() { ctl $V --json addrbook | grep -o '"new":[0-9]*,"tried":[0-9]*,"collisions"' | head -1; }

@@ -31,19 +31,9 @@ start_all() {
 	done
 }
 
-# all_met: every node has at least TARGET full outbound connections, or
-# is connected to all N-1 others.
-all_met() {
-	local i
-	for ((i = 0; i < N; i++)); do
-		[ "$(full_out "n$i")" -ge $TARGET ] || [ "$(peer_count "n$i")" -ge $((N - 1)) ] ||
-			return 1
-	done
-}
-
 start_all
 t0=$SECONDS
-if ! wait_until 90 all_met; then
+if ! wait_until 90 all_met $N $TARGET; then
 	for ((i = 0; i < N; i++)); do
 		echo "n$i: $(full_out "n$i") full outbound, $(peer_count "n$i") peers"
 	done
