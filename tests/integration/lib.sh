@@ -247,6 +247,82 @@ graph_connected() {
 	[ ${#seen[@]} -eq "$want" ]
 }
 
+# pool_count NAME: transactions in the node's pool.
+pool_count() {
+	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
+}
+
+# all_pools COUNT NODES...: each listed node's pool holds exactly COUNT.
+all_pools() {
+	local want=$1 n
+	shift
+	for n in "$@"; do
+		[ "$(pool_count "$n")" = "$want" ] || return 1
+	done
+}
+
+# has_all NAME COUNT: the node's pool holds at least COUNT.
+has_all() { [ "$(pool_count "$1")" -ge "$2" ]; }
+
+# flow TAG END...: from each END node, 10 random transactions every 100 ms,
+# at least 30 rounds and until $T/flow-TAG.stop exists, in the background
+# (PIDs in FLOW_PIDS); the accepted lines go to $T/flow-TAG-END.out.
+flow() {
+	local tag=$1 end
+	shift
+	FLOW_PIDS=()
+	for end in "$@"; do
+		(
+			r=0
+			while [ $r -lt 30 ] || [ ! -e "$T/flow-$tag.stop" ]; do
+				ctl "$end" tx submit --random --count 10 >>"$T/flow-$tag-$end.out" 2>&1
+				sleep 0.1 # the pace of the traffic, not a wait
+				r=$((r + 1))
+			done
+		) &
+		FLOW_PIDS+=($!)
+	done
+}
+
+# flowed TAG N: more than N transactions of flow TAG were accepted.
+flowed() { [ "$(cat "$T"/flow-"$1"-*.out 2>/dev/null | grep -c '^accepted ')" -gt "$2" ]; }
+
+# restarted NODE SERVICE OLDPID: a new process wrote the service's pid file.
+restarted() {
+	local now
+	now=$(svc_pid "$1" "$2")
+	[ -n "$now" ] && [ "$now" != "$3" ]
+}
+
+# crash_in_flow NODE SERVICE BOUND NODES...: kill -9 SERVICE of NODE twice
+# while a flow runs from the first and last of NODES (after 20 more
+# accepted each time), waits for chorusd's restarts, stops the flow, and
+# fails unless every accepted transaction is in every pool of NODES within
+# BOUND seconds.
+crash_in_flow() {
+	local mid=$1 svc=$2 bound=$3 pid k total n
+	shift 3
+	local -a nodes=("$@")
+	flow "$svc" "${nodes[0]}" "${nodes[-1]}"
+	for k in 1 2; do
+		wait_for 20 "the flow to go on before kill $k" flowed "$svc" \
+			$(($(cat "$T"/flow-"$svc"-*.out 2>/dev/null | grep -c '^accepted ') + 20))
+		pid=$(svc_pid "$mid" "$svc")
+		[ -n "$pid" ] || fail "no $svc pid"
+		kill -9 "$pid"
+		wait_until 10 restarted "$mid" "$svc" "$pid" || fail "$svc was not restarted"
+		wait_until 10 node_running "$mid" || fail "$mid did not recover"
+	done
+	touch "$T/flow-$svc.stop"
+	wait "${FLOW_PIDS[@]}"
+	total=$(cat "$T"/flow-*.out | grep -c '^accepted ')
+	wait_until "$bound" all_pools "$total" "${nodes[@]}" || {
+		for n in "${nodes[@]}"; do echo "$n: $(pool_count "$n")"; done
+		fail "after kill -9 $svc: not every pool has the $total transactions"
+	}
+	ok "kill -9 $svc on $mid twice during the flow: all $total transactions in all ${#nodes[@]} pools"
+}
+
 # full_out NAME: full-relay outbound connections of a node.
 full_out() {
 	ctl "$1" --json peers | grep -o '"kind":"outbound"' | wc -l

@@ -26,29 +26,6 @@ for ((i = 1; i < N; i++)); do
 done
 t0=$SECONDS
 
-connected_graph() {
-	declare -A node_of=() seen=()
-	local i k queue=(0) cur
-	for ((i = 0; i < N; i++)); do
-		k=$(ctl "n$i" --json status | grep -o '"pubkey": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
-		[ -n "$k" ] || return 1
-		node_of[$k]=$i
-	done
-	seen[0]=1
-	while [ ${#queue[@]} -gt 0 ]; do
-		cur=${queue[0]}
-		queue=("${queue[@]:1}")
-		for k in $(ctl "n$cur" --json peers | grep -o '"pubkey":"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}'); do
-			i=${node_of[$k]:-}
-			[ -n "$i" ] || continue
-			[ -n "${seen[$i]:-}" ] && continue
-			seen[$i]=1
-			queue+=("$i")
-		done
-	done
-	[ ${#seen[@]} -eq $N ]
-}
-
 if ! wait_until $BOUND all_met $N $TARGET; then
 	for ((i = 0; i < N; i++)); do
 		echo "n$i: $(full_out "n$i") full outbound, $(peer_count "n$i") peers"
@@ -57,7 +34,7 @@ if ! wait_until $BOUND all_met $N $TARGET; then
 	fail "not every node reached $TARGET outbound within ${BOUND}s"
 fi
 ok "all $N nodes have >= $TARGET full outbound connections (or every other node as a peer) after $((SECONDS - t0))s"
-connected_graph || fail "the connection graph is not connected"
+graph_connected $N || fail "the connection graph is not connected"
 ok "the connection graph is connected"
 
 # the members came from the DHT: rounds ran and found members

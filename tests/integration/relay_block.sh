@@ -30,19 +30,8 @@ for ((i = 1; i < N; i++)); do
 	wait_until 30 edge_up $i $((i - 1)) || fail "n$i is not in the line"
 done
 
-pool_count() {
-	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
-}
 rstat() {
 	ctl "$1" --json status relay | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
-}
-# all_pools COUNT NODES...: each listed node's pool holds COUNT.
-all_pools() {
-	local want=$1 n
-	shift
-	for n in "$@"; do
-		[ "$(pool_count "$n")" = "$want" ] || return 1
-	done
 }
 LINE=(n0 n1 n2 n3 n4)
 

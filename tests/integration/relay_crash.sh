@@ -29,69 +29,11 @@ for ((i = 1; i < N; i++)); do
 	wait_until 30 edge_up $i $((i - 1)) || fail "n$i is not in the line"
 done
 
-pool_count() {
-	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
-}
-all_pools() {
-	local i
-	for ((i = 0; i < N; i++)); do
-		[ "$(pool_count n$i)" = "$1" ] || return 1
-	done
-}
+LINE=(n0 n1 n2 n3 n4)
 
-# flow TAG: 10 transactions every 100 ms at both ends, at least 30 rounds
-# and until $T/flow-TAG.stop exists, in the background; the accepted lines
-# go to $T/flow-TAG-*.out.
-flow() {
-	FLOW_PIDS=()
-	for end in n0 n4; do
-		(
-			r=0
-			while [ $r -lt 30 ] || [ ! -e "$T/flow-$1.stop" ]; do
-				ctl $end tx submit --random --count 10 >>"$T/flow-$1-$end.out" 2>&1
-				sleep 0.1 # the pace of the traffic, not a wait
-				r=$((r + 1))
-			done
-		) &
-		FLOW_PIDS+=($!)
-	done
-}
-flowed() { [ "$(cat "$T"/flow-"$1"-*.out 2>/dev/null | grep -c '^accepted ')" -gt "$2" ]; }
-
-# restarted SERVICE OLDPID: a new process wrote the service's pid file.
-restarted() {
-	local now
-	now=$(svc_pid $MID "$1")
-	[ -n "$now" ] && [ "$now" != "$2" ]
-}
-
-# crash SERVICE: kill -9 it on the middle node twice while the flow runs.
-crash() {
-	local svc=$1 pid
-	flow "$svc"
-	for k in 1 2; do
-		# kill in the middle of the traffic: after 20 more accepted
-		wait_for 20 "the flow to go on before kill $k" flowed "$svc" \
-			$(($(cat "$T"/flow-"$svc"-*.out 2>/dev/null | grep -c '^accepted ') + 20))
-		pid=$(svc_pid $MID "$svc")
-		[ -n "$pid" ] || fail "no $svc pid"
-		kill -9 "$pid"
-		wait_until 10 restarted "$svc" "$pid" || fail "$svc was not restarted"
-		wait_until 10 node_running $MID || fail "$MID did not recover"
-	done
-	touch "$T/flow-$svc.stop"
-	wait "${FLOW_PIDS[@]}"
-	total=$(cat "$T"/flow-*.out | grep -c '^accepted ')
-	wait_until 30 all_pools "$total" || {
-		for ((i = 0; i < N; i++)); do echo "n$i: $(pool_count n$i)"; done
-		fail "after kill -9 $svc: not every pool has the $total transactions"
-	}
-	ok "kill -9 $svc on $MID twice during the flow: all $total transactions in all $N pools"
-}
-
-crash relay
+crash_in_flow $MID relay 30 "${LINE[@]}"
 log_has $MID "restart: [0-9]+ peers rebuilt from transport" || fail "relay did not rebuild its peers"
-crash mempool
+crash_in_flow $MID mempool 30 "${LINE[@]}"
 
 [ "$(svc_field $MID relay restarts)" -eq 2 ] || fail "relay restarts: $(svc_field $MID relay restarts)"
 [ "$(svc_field $MID mempool restarts)" -eq 2 ] || fail "mempool restarts"

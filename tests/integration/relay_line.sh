@@ -58,10 +58,6 @@ net_stop() {
 	done
 }
 
-pool_count() {
-	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
-}
-
 # all_have NAME N COUNT: every node's pool holds COUNT transactions.
 all_have() {
 	local i

@@ -25,10 +25,6 @@ drained() {
 	[ "$(rstat "$1" inflight)" -eq 0 ]
 }
 
-pool_count() {
-	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
-}
-
 # evil MODE SRC COUNT REASON: runs the mode from SRC and checks the node's
 # reaction: the tool sees the ban, the log names the relay's reason.
 evil() {

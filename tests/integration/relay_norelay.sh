@@ -15,11 +15,6 @@ wait_until 30 node_running b || fail "node b not running"
 ctl b connect 127.0.0.1:$P >/dev/null || fail "connect b"
 wait_until 20 has_peers a 1 || fail "b did not connect"
 
-pool_count() {
-	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
-}
-has_all() { [ "$(pool_count "$1")" -ge "$2" ]; }
-
 ctl a tx submit --random --count 10 >/dev/null || fail "submit"
 wait_until 20 has_all b 10 || fail "b did not get the first 10"
 "$EVIL" norelay 127.0.0.1 $P --src 127.0.61.1 --svc 0 --secs 6 >"$T/norelay.out" 2>&1 &

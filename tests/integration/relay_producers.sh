@@ -21,22 +21,11 @@
 key_of() {
 	ctl "$1" --json status | grep -o '"pubkey": *"[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}' | head -1
 }
-pool_count() {
-	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
-}
 rstat() {
 	ctl "$1" --json status relay | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
 }
 rstr() {
 	ctl "$1" --json status relay | grep -o "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4
-}
-# all_pools COUNT NODES...: each listed node's pool holds COUNT.
-all_pools() {
-	local want=$1 n
-	shift
-	for n in "$@"; do
-		[ "$(pool_count "$n")" = "$want" ] || return 1
-	done
 }
 # points_of NODE PUBKEY: relay's misbehaviour points for that peer.
 points_of() {

@@ -31,69 +31,11 @@ ctl $MID connect 127.0.0.1:$((PORT_BASE + 2)) >/dev/null || fail "connect $MID t
 wait_until 30 edge_up 1 0 || fail "$MID is not connected to n0"
 wait_until 30 edge_up 1 2 || fail "$MID is not connected to n2"
 
-pool_count() {
-	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
-}
-all_pools() {
-	local i
-	for ((i = 0; i < N; i++)); do
-		[ "$(pool_count n$i)" = "$1" ] || return 1
-	done
-}
-
-# flow TAG: 10 transactions every 100 ms at both ends, at least 30 rounds
-# and until $T/flow-TAG.stop exists, in the background; the accepted lines
-# go to $T/flow-TAG-*.out.
-flow() {
-	FLOW_PIDS=()
-	for end in n0 n2; do
-		(
-			r=0
-			while [ $r -lt 30 ] || [ ! -e "$T/flow-$1.stop" ]; do
-				ctl $end tx submit --random --count 10 >>"$T/flow-$1-$end.out" 2>&1
-				sleep 0.1 # the pace of the traffic, not a wait
-				r=$((r + 1))
-			done
-		) &
-		FLOW_PIDS+=($!)
-	done
-}
-flowed() { [ "$(cat "$T"/flow-"$1"-*.out 2>/dev/null | grep -c '^accepted ')" -gt "$2" ]; }
-
-# restarted SERVICE OLDPID: a new process wrote the service's pid file.
-restarted() {
-	local now
-	now=$(svc_pid $MID "$1")
-	[ -n "$now" ] && [ "$now" != "$2" ]
-}
-
-# crash SERVICE: kill -9 it on the middle node twice while the flow runs.
-crash() {
-	local svc=$1 pid
-	flow "$svc"
-	for k in 1 2; do
-		# kill in the middle of the traffic: after 20 more accepted
-		wait_for 20 "the flow to go on before kill $k" flowed "$svc" \
-			$(($(cat "$T"/flow-"$svc"-*.out 2>/dev/null | grep -c '^accepted ') + 20))
-		pid=$(svc_pid $MID "$svc")
-		[ -n "$pid" ] || fail "no $svc pid"
-		kill -9 "$pid"
-		wait_until 10 restarted "$svc" "$pid" || fail "$svc was not restarted"
-		wait_until 10 node_running $MID || fail "$MID did not recover"
-	done
-	touch "$T/flow-$svc.stop"
-	wait "${FLOW_PIDS[@]}"
-	total=$(cat "$T"/flow-*.out | grep -c '^accepted ')
-	wait_until 90 all_pools "$total" || {
-		for ((i = 0; i < N; i++)); do echo "n$i: $(pool_count n$i)"; done
-		fail "after kill -9 $svc: not every pool has the $total transactions"
-	}
-	ok "kill -9 $svc on $MID twice during the flow: all $total transactions in all $N pools"
-}
+LINE=(n0 n1 n2)
 
 relay_pid=$(svc_pid $MID relay)
 mempool_pid=$(svc_pid $MID mempool)
-crash transport
+crash_in_flow $MID transport 90 "${LINE[@]}"
 [ "$(svc_pid $MID relay)" = "$relay_pid" ] || fail "relay of $MID was restarted"
 [ "$(svc_pid $MID mempool)" = "$mempool_pid" ] || fail "mempool of $MID was restarted"
 alive "$relay_pid" && alive "$mempool_pid" || fail "relay or mempool of $MID died"

@@ -26,11 +26,6 @@ ctl b connect 127.0.0.1:$P >/dev/null || fail "connect b"
 ctl c connect 127.0.0.1:$P >/dev/null || fail "connect c"
 wait_until 20 has_peers a 2 || fail "b and c did not connect to a"
 
-pool_count() {
-	ctl "$1" --json mempool info | grep -o '"count":[0-9]*' | cut -d: -f2
-}
-has_all() { [ "$(pool_count "$1")" -ge "$2" ]; }
-
 "$EVIL" neverread 127.0.0.1 $P --src 127.0.60.1 --secs 90 >"$T/evil.out" 2>&1 &
 EVIL_PID=$!
 wait_until 20 has_peers a 4 || fail "the evil peer's two connections did not come up"
