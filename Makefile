@@ -27,9 +27,11 @@ DEP_MODULES  := libzmq msgpack libsodium liburcu liburcu-qsbr liburcu-cds cmocka
                 libmicrohttpd
 DEP_PACKAGES := pkg-config libzmq3-dev libmsgpack-dev libsodium-dev liburcu-dev \
                 libcmocka-dev libmd-dev libmicrohttpd-dev
-# Reference peers for the DHT interoperability tests: installed when
-# possible (root on Debian); the tests skip, saying why, without them.
-DEP_OPTIONAL := python3-libtorrent nodejs npm
+# Reference peers for the DHT interoperability tests, and the Python
+# client's modules (clients/python, tests/integration/python_client.sh):
+# installed when possible (root on Debian), one package at a time; the
+# tests skip, saying why, without them.
+DEP_OPTIONAL := python3-libtorrent nodejs npm python3-zmq python3-msgpack python3-nacl
 # Commands the checks run, as COMMAND:PACKAGE: installed when missing.
 # (make testnet-check installs the Docker engine itself: deploy/docker/testnet.sh.)
 DEP_TOOLS := clang-format:clang-format ip:iproute2 ss:iproute2 timeout:coreutils setsid:util-linux
