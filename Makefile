@@ -84,6 +84,9 @@ STRESS_BIN := $(patsubst tests/stress/%.c,$(BUILD)/tests/%,$(STRESS_SRC))
 # helper programs the integration tests drive (not tests themselves)
 TOOLT_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOLT_SRC))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/bin/%,$(BENCH_SRC))
+# Python benches (bench/*.py): a wrapper in the bench folder runs the source
+# under Debian's python3, so make bench runs them with the others
+BENCH_PY   := $(patsubst bench/%.py,$(BUILD)/bench/bin/%,$(wildcard bench/*.py))
 SERVICE_BIN := $(patsubst %,$(BUILD)/bin/chorus-%,$(SERVICES))
 TOOL_BIN   := $(patsubst %,$(BUILD)/bin/%,$(TOOLS))
 NODE_BIN   := $(if $(NODE_SRC),$(BUILD)/bin/chorusd)
@@ -99,7 +102,7 @@ PROGRAMS   := $(NODE_BIN) $(SERVICE_BIN) $(TOOL_BIN)
 # header that moved away would then no longer force its users to rebuild.
 .PRECIOUS: $(BUILD)/obj/%.o
 
-all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(TOOLT_BIN) $(BENCH_BIN)
+all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(TOOLT_BIN) $(BENCH_BIN) $(BENCH_PY)
 
 # ---------------------------------------------------------------- deps
 # The one set-up target: every build step depends on the stamp it writes.
@@ -272,6 +275,10 @@ fuzz-seeds: $(BUILD)/bin/fuzz-seeds
 # ---------------------------------------------------------------- bench
 bench: all
 	@sh bench/run.sh $(BUILD)
+
+$(BUILD)/bench/bin/%: bench/%.py
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec /usr/bin/python3 %s "$$@"\n' "$(CURDIR)/$<" >$@.tmp && chmod +x $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- style
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')

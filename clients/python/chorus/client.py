@@ -74,6 +74,7 @@ class Process:
         self.timeout = timeout
         self._ctx = context or zmq.Context.instance()
         self._sock = None
+        self._rcvtimeo = None
 
     def _socket(self):
         if self._sock is None:
@@ -81,6 +82,7 @@ class Process:
             s.setsockopt(zmq.LINGER, 0)
             s.connect(self.endpoint)
             self._sock = s
+            self._rcvtimeo = None
         return self._sock
 
     def close(self):
@@ -91,13 +93,18 @@ class Process:
     def request(self, req, timeout=None):
         """Sends one request map; returns the raw reply map."""
         t = self.timeout if timeout is None else timeout
+        ms = max(1, int(t * 1000))
         s = self._socket()
+        if ms != self._rcvtimeo:  # one setsockopt when the timeout changes, not per call
+            s.setsockopt(zmq.RCVTIMEO, ms)
+            self._rcvtimeo = ms
         s.send(msgpack.packb(req, use_bin_type=True))
-        if not s.poll(int(t * 1000), zmq.POLLIN):
-            self.close()
+        try:
+            raw = s.recv()
+        except zmq.Again:
+            self.close()  # a REQ socket without its reply cannot send again
             raise ChorusTimeout("%s: no reply to '%s' within %.3g s" % (
-                self.endpoint, req.get("cmd"), t))
-        raw = s.recv()
+                self.endpoint, req.get("cmd"), t)) from None
         try:
             rep = msgpack.unpackb(raw, raw=False, strict_map_key=False)
         except Exception as e:  # noqa: BLE001 - any decoding failure
