@@ -27,9 +27,11 @@ DEP_MODULES  := libzmq msgpack libsodium liburcu liburcu-qsbr liburcu-cds cmocka
                 libmicrohttpd
 DEP_PACKAGES := pkg-config libzmq3-dev libmsgpack-dev libsodium-dev liburcu-dev \
                 libcmocka-dev libmd-dev libmicrohttpd-dev
-# Reference peers for the DHT interoperability tests: installed when
-# possible (root on Debian); the tests skip, saying why, without them.
-DEP_OPTIONAL := python3-libtorrent nodejs npm
+# Reference peers for the DHT interoperability tests, and the Python
+# client's modules (clients/python, tests/integration/python_client.sh):
+# installed when possible (root on Debian), one package at a time; the
+# tests skip, saying why, without them.
+DEP_OPTIONAL := python3-libtorrent nodejs npm python3-zmq python3-msgpack python3-nacl
 # Commands the checks run, as COMMAND:PACKAGE: installed when missing.
 # (make testnet-check installs the Docker engine itself: deploy/docker/testnet.sh.)
 DEP_TOOLS := clang-format:clang-format ip:iproute2 ss:iproute2 timeout:coreutils setsid:util-linux
@@ -82,6 +84,9 @@ STRESS_BIN := $(patsubst tests/stress/%.c,$(BUILD)/tests/%,$(STRESS_SRC))
 # helper programs the integration tests drive (not tests themselves)
 TOOLT_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOLT_SRC))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/bin/%,$(BENCH_SRC))
+# Python benches (bench/*.py): a wrapper in the bench folder runs the source
+# under Debian's python3, so make bench runs them with the others
+BENCH_PY   := $(patsubst bench/%.py,$(BUILD)/bench/bin/%,$(wildcard bench/*.py))
 SERVICE_BIN := $(patsubst %,$(BUILD)/bin/chorus-%,$(SERVICES))
 TOOL_BIN   := $(patsubst %,$(BUILD)/bin/%,$(TOOLS))
 NODE_BIN   := $(if $(NODE_SRC),$(BUILD)/bin/chorusd)
@@ -97,7 +102,7 @@ PROGRAMS   := $(NODE_BIN) $(SERVICE_BIN) $(TOOL_BIN)
 # header that moved away would then no longer force its users to rebuild.
 .PRECIOUS: $(BUILD)/obj/%.o
 
-all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(TOOLT_BIN) $(BENCH_BIN)
+all: $(INTLIBS) $(SVCLIBS) $(PROGRAMS) $(UNIT_BIN) $(STRESS_BIN) $(TOOLT_BIN) $(BENCH_BIN) $(BENCH_PY)
 
 # ---------------------------------------------------------------- deps
 # The one set-up target: every build step depends on the stamp it writes.
@@ -270,6 +275,10 @@ fuzz-seeds: $(BUILD)/bin/fuzz-seeds
 # ---------------------------------------------------------------- bench
 bench: all
 	@sh bench/run.sh $(BUILD)
+
+$(BUILD)/bench/bin/%: bench/%.py
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec /usr/bin/python3 %s "$$@"\n' "$(CURDIR)/$<" >$@.tmp && chmod +x $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- style
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')

@@ -78,7 +78,8 @@ fi
 
 # Tools the checks run (TOOLS: COMMAND:PACKAGE pairs, e.g. clang-format for
 # make format-check, ip and ss for the netns test and the wait helpers) and
-# optional packages (reference peers for the interoperability tests).  Each
+# optional packages (reference peers for the interoperability tests, the
+# Python client's modules).  Each
 # is installed on its own when missing, so one conflict blocks nothing
 # else; never fatal here: the check or test that needs a missing one fails
 # or skips, saying so.  Something already present from any source (a node
@@ -86,6 +87,9 @@ fi
 installed_optional() {
 	case "$1" in
 	python3-libtorrent) /usr/bin/python3 -c 'import libtorrent' >/dev/null 2>&1 ;;
+	python3-zmq) /usr/bin/python3 -c 'import zmq' >/dev/null 2>&1 ;;
+	python3-msgpack) /usr/bin/python3 -c 'import msgpack' >/dev/null 2>&1 ;;
+	python3-nacl) /usr/bin/python3 -c 'import nacl.signing' >/dev/null 2>&1 ;;
 	nodejs) command -v node >/dev/null 2>&1 ;;
 	npm) command -v npm >/dev/null 2>&1 ;;
 	*) dpkg -s "$1" >/dev/null 2>&1 ;;
@@ -115,7 +119,7 @@ for pair in $tools; do
 	command -v "$cmd" >/dev/null 2>&1 || install_one "${pair#*:}" "provides $cmd for the checks"
 done
 for p in $optional; do
-	installed_optional "$p" || install_one "$p" "reference peer for an interop test; it skips without" ||
+	installed_optional "$p" || install_one "$p" "optional: a test that needs it skips without" ||
 		true
 done
 
