@@ -106,38 +106,28 @@ def main():
             assert rep["ok"]
             return rep["result"]
 
-        # ping
-        ping = {"cmd": "ping"}
+        def compare(name, client_call, raw_req, per_round, raw_ok=lambda res: True):
+            """Times client_call() against raw_req() (the same request with
+            bare pyzmq; raw_ok checks its result) in alternating rounds, and
+            reports both."""
+            def c_loop(n):
+                for _ in range(n):
+                    client_call()
 
-        def c_ping(n):
-            for _ in range(n):
-                node.ping("mempool")
+            def r_loop(n):
+                for _ in range(n):
+                    assert raw_ok(raw_call(raw_req()))
+            c, r = rounds(n_rounds, per_round, c_loop, r_loop)
+            note("%s: client %.1f us, bare pyzmq %.1f us, overhead %.1f us per call"
+                 % (name, c / 1e3, r / 1e3, (c - r) / 1e3))
+            emit(name, c, "bare_pyzmq", r)
 
-        def r_ping(n):
-            for _ in range(n):
-                raw_call(ping)
-        c, r = rounds(n_rounds, k, c_ping, r_ping)
-        note("ping: client %.1f us, bare pyzmq %.1f us, overhead %.1f us per call"
-             % (c / 1e3, r / 1e3, (c - r) / 1e3))
-        emit("ping", c, "bare_pyzmq", r)
+        compare("ping", lambda: node.ping("mempool"), lambda: {"cmd": "ping"}, k)
 
-        # get
         key = chorus.Key.generate()
         tx = chorus.build_tx(key, 0, 10000, b"bench")
         assert node.submit(tx).accepted
-        get = {"cmd": "get", "id": tx.id}
-
-        def c_get(n):
-            for _ in range(n):
-                node.get_tx(tx.id)
-
-        def r_get(n):
-            for _ in range(n):
-                raw_call(get)
-        c, r = rounds(n_rounds, k, c_get, r_get)
-        note("get: client %.1f us, bare pyzmq %.1f us, overhead %.1f us per call"
-             % (c / 1e3, r / 1e3, (c - r) / 1e3))
-        emit("get", c, "bare_pyzmq", r)
+        compare("get", lambda: node.get_tx(tx.id), lambda: {"cmd": "get", "id": tx.id}, k)
 
         # submit: prebuilt transactions, a fresh key every 90 (per-sender limit 100)
         n_sub = 2 * n_rounds * k // 4
@@ -145,17 +135,12 @@ def main():
         txs = [chorus.build_tx(keys[i // 90], i, 10000, b"bench submit") for i in range(n_sub)]
         it = iter(txs)
 
-        def c_sub(n):
-            for _ in range(n):
-                assert node.submit(next(it)).accepted
+        def c_sub():
+            assert node.submit(next(it)).accepted
 
-        def r_sub(n):
-            for _ in range(n):
-                assert raw_call({"cmd": "submit", "tx": next(it).encoding})["accepted"]
-        c, r = rounds(n_rounds, k // 4, c_sub, r_sub)
-        note("submit: client %.1f us, bare pyzmq %.1f us, overhead %.1f us per call"
-             % (c / 1e3, r / 1e3, (c - r) / 1e3))
-        emit("submit", c, "bare_pyzmq", r)
+        def r_sub():
+            return {"cmd": "submit", "tx": next(it).encoding}
+        compare("submit", c_sub, r_sub, k // 4, lambda res: res["accepted"])
 
         # build_tx against a bare sign
         bare = nacl.signing.SigningKey.generate()

@@ -284,8 +284,11 @@ flow() {
 	done
 }
 
+# flow_accepted TAG: transactions of flow TAG accepted so far.
+flow_accepted() { cat "$T"/flow-"$1"-*.out 2>/dev/null | grep -c '^accepted '; }
+
 # flowed TAG N: more than N transactions of flow TAG were accepted.
-flowed() { [ "$(cat "$T"/flow-"$1"-*.out 2>/dev/null | grep -c '^accepted ')" -gt "$2" ]; }
+flowed() { [ "$(flow_accepted "$1")" -gt "$2" ]; }
 
 # restarted NODE SERVICE OLDPID: a new process wrote the service's pid file.
 restarted() {
@@ -305,8 +308,7 @@ crash_in_flow() {
 	local -a nodes=("$@")
 	flow "$svc" "${nodes[0]}" "${nodes[-1]}"
 	for k in 1 2; do
-		wait_for 20 "the flow to go on before kill $k" flowed "$svc" \
-			$(($(cat "$T"/flow-"$svc"-*.out 2>/dev/null | grep -c '^accepted ') + 20))
+		wait_for 20 "the flow to go on before kill $k" flowed "$svc" $(($(flow_accepted "$svc") + 20))
 		pid=$(svc_pid "$mid" "$svc")
 		[ -n "$pid" ] || fail "no $svc pid"
 		kill -9 "$pid"
